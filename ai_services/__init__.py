@@ -1,0 +1,1 @@
+"""The AI services of the Looma fleet, one package each."""

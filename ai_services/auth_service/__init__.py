@@ -1,0 +1,1 @@
+"""Auth service: users, orgs, roles, API keys and tokens."""

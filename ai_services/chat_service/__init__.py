@@ -1,0 +1,1 @@
+"""Chat service: the recruiter's assistant, grounded in the org's CRM data."""

@@ -1,0 +1,1 @@
+"""Config service: versioned, hot-reloaded configuration."""

@@ -1,0 +1,1 @@
+"""Matching service: ranks talents for jobs and jobs for talents, with explained weights."""

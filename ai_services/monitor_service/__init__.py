@@ -1,0 +1,1 @@
+"""Monitor service: fleet health, metrics and alerts."""

@@ -1,0 +1,1 @@
+"""Resume service: parses resumes into structured talents."""

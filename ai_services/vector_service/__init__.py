@@ -1,0 +1,1 @@
+"""Vector service: embeddings, semantic and hybrid search."""

@@ -1,0 +1,1 @@
+"""Looma CRM core: talents, jobs, companies, projects and the hiring pipeline."""

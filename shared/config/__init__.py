@@ -1,0 +1,3 @@
+from shared.config.settings import LoomaSettings, StaticInstance
+
+__all__ = ["LoomaSettings", "StaticInstance"]

@@ -1,0 +1,74 @@
+"""The one settings model of the fleet, read from `LOOMA_*` environment variables.
+
+Every setting is listed, with its default and meaning, in env.example.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, HttpUrl, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StaticInstance(BaseModel):
+    """An upstream instance the gateway knows before it registers itself."""
+
+    service: str
+    url: HttpUrl
+    prefixes: list[str] = Field(default_factory=list)
+
+
+class LoomaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOOMA_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    host: str = "127.0.0.1"
+    advertise_host: str | None = None
+    port_offset: int = Field(default=0, ge=-8000, le=50000)
+    gateway_url: str | None = None
+
+    heartbeat_interval: float = Field(default=3.0, gt=0)
+    heartbeat_ttl: float = Field(default=10.0, gt=0)
+    gateway_static_instances: list[StaticInstance] = Field(default_factory=list)
+    gateway_upstream_timeout: float = Field(default=30.0, gt=0)
+
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    request_timeout: float = Field(default=60.0, gt=0)
+    graceful_shutdown_timeout: float = Field(default=15.0, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url", "redis_url", "gateway_url", "advertise_host", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The relational URL in its async-driver form; SQLite in the data directory by default."""
+        url = self.database_url
+        if url is None:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'looma.db').resolve()}"
+        for plain, driver in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://"),
+                              ("sqlite://", "sqlite+aiosqlite://")):
+            if url.startswith(plain):
+                return driver + url[len(plain):]
+        return url
+
+    @property
+    def cache_path(self) -> Path:
+        """Where the embedded cache keeps its state when no Redis is configured."""
+        return (self.data_dir / "cache.db").resolve()
+
+    def port_for(self, default_port: int) -> int:
+        return default_port + self.port_offset
+
+    def instance_url(self, default_port: int) -> str:
+        """Where other processes reach this instance: the advertised host, or the bound one."""
+        host = self.advertise_host or ("127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host)
+        return f"http://{host}:{self.port_for(default_port)}"

@@ -1,0 +1,118 @@
+"""The cache capability on a Redis server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as redis
+from redis.exceptions import LockError
+
+from shared.database.cache import LockTimeout
+
+
+class RedisSubscription:
+    def __init__(self, pubsub: redis.client.PubSub, channel: str) -> None:
+        self.channel = channel
+        self._pubsub = pubsub
+
+    async def next(self, timeout: float | None = None) -> bytes | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=remaining)
+            if message is not None and message["type"] == "message":
+                return bytes(message["data"])
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            message = await self.next()
+            if message is not None:
+                yield message
+
+    async def close(self) -> None:
+        await self._pubsub.aclose()
+
+    async def __aenter__(self) -> RedisSubscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class RedisCache:
+    backend = "redis"
+
+    def __init__(self, url: str, namespace: str = "looma:") -> None:
+        self.url = url
+        self.namespace = namespace
+        self._client = redis.Redis.from_url(url)
+
+    def _key(self, key: str) -> str:
+        return self.namespace + key
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._client.get(self._key(key))
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        await self._client.set(self._key(key), value, px=_millis(ttl))
+
+    async def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        return bool(await self._client.set(self._key(key), value, px=_millis(ttl), nx=True))
+
+    async def delete(self, key: str) -> bool:
+        return bool(await self._client.delete(self._key(key)))
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        full = self._key(key)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.incrby(full, amount)
+            if ttl is not None:
+                pipe.pexpire(full, _millis(ttl), nx=True)
+            try:
+                results = await pipe.execute()
+            except redis.ResponseError as error:
+                raise ValueError(f"cache key {key!r} does not hold an integer") from error
+        return int(results[0])
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        await self._client.publish(self._key(channel), message)
+
+    async def subscribe(self, channel: str) -> RedisSubscription:
+        pubsub = self._client.pubsub()
+        await pubsub.subscribe(self._key(channel))
+        # Wait for the server's confirmation: only then are later publishes sure to arrive.
+        while True:
+            confirmation = await pubsub.get_message(timeout=5.0)
+            if confirmation is None:
+                await pubsub.aclose()
+                raise TimeoutError(f"Redis did not confirm the subscription to {channel!r}")
+            if confirmation["type"] == "subscribe":
+                return RedisSubscription(pubsub, channel)
+
+    @asynccontextmanager
+    async def lock(self, name: str, ttl: float = 30.0, wait: float = 10.0) -> AsyncIterator[None]:
+        held = self._client.lock(self._key(f"lock:{name}"), timeout=ttl, blocking_timeout=wait, sleep=0.02)
+        if not await held.acquire():
+            raise LockTimeout(name, wait)
+        try:
+            yield
+        finally:
+            try:
+                await held.release()
+            except LockError:
+                pass  # it expired while held; the next holder already owns it
+
+    async def ping(self) -> None:
+        await asyncio.wait_for(self._client.ping(), timeout=5.0)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _millis(seconds: float | None) -> int | None:
+    return None if seconds is None else max(1, int(seconds * 1000))

@@ -1,0 +1,1 @@
+"""Metrics, health and logging shared by every service."""

@@ -1,0 +1,108 @@
+"""BaseAIService: what every Looma service is before it has a domain.
+
+A subclass names its `spec` and adds blueprints and readiness checks; everything else
+(errors, request ids, logs, metrics, health, OpenAPI, data access, gateway registration) is
+composed here from the modules beside this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from sanic import Blueprint, Sanic
+from sanic.response import json
+from sanic_ext.extensions.openapi.builders import SpecificationBuilder
+
+from shared.config import LoomaSettings
+from shared.database import UnifiedDataAccess
+from shared.fleet import ServiceSpec
+from shared.monitoring.logging import log_config
+from shared.monitoring.metrics import ServiceMetrics
+from shared.service.context import LoomaApp, ServiceContext
+from shared.service.health import ReadinessCheck, health_blueprint
+from shared.service.observability import install_observability
+from shared.service.problems import ProblemErrorHandler
+from shared.service.registration import GatewayRegistration
+
+
+class BaseAIService:
+    spec: ClassVar[ServiceSpec]
+
+    def __init__(self, settings: LoomaSettings | None = None) -> None:
+        self.settings = settings or LoomaSettings()
+
+    def blueprints(self) -> Sequence[Blueprint]:
+        """The service's domain routes."""
+        return ()
+
+    def readiness_checks(self, app: LoomaApp) -> dict[str, ReadinessCheck]:
+        """Checks beyond the stores' that must pass before /ready answers 200 (a model loaded...)."""
+        return {}
+
+    def create_app(self) -> LoomaApp:
+        settings, spec = self.settings, self.spec
+        ctx = ServiceContext(settings=settings, spec=spec, metrics=ServiceMetrics(spec.name))
+        app: LoomaApp = Sanic(f"looma-{spec.name}", ctx=ctx, error_handler=ProblemErrorHandler(),
+                              log_config=log_config(spec.name, settings.log_level))
+        app.config.update(
+            REQUEST_MAX_SIZE=settings.max_body_bytes,
+            REQUEST_TIMEOUT=settings.request_timeout,
+            RESPONSE_TIMEOUT=settings.request_timeout,
+            GRACEFUL_SHUTDOWN_TIMEOUT=settings.graceful_shutdown_timeout,
+            FALLBACK_ERROR_FORMAT="json",
+            OAS_UI_DEFAULT="swagger",
+            API_TITLE=f"Looma {spec.title}",
+            API_VERSION="0.1.0",
+            CORS=False,
+        )
+        app.extend()
+        install_observability(app)
+        app.blueprint(health_blueprint(lambda: self.readiness_checks(app)))
+        app.add_route(_openapi_json, "/openapi.json", name="openapi_json")
+        for blueprint in self.blueprints():
+            app.blueprint(blueprint)
+        app.before_server_start(_open_data, priority=1000)
+        app.after_server_stop(_close_data, priority=0)
+        if settings.gateway_url:
+            app.after_server_start(_start_registration)
+            app.before_server_stop(_stop_registration, priority=1000)
+        return app
+
+    def run(self) -> None:
+        """Serve on the fleet port in this process, with no worker manager."""
+        self.create_app().run(host=self.settings.host, port=self.settings.port_for(self.spec.port),
+                              single_process=True, access_log=False, motd=False)
+
+
+async def _openapi_json(request):  # type: ignore[no-untyped-def]
+    return json(SpecificationBuilder().build(request.app).serialize())
+
+
+async def _open_data(app: LoomaApp) -> None:
+    app.ctx.data = UnifiedDataAccess.from_settings(app.ctx.settings)
+
+
+async def _close_data(app: LoomaApp) -> None:
+    if app.ctx.data is not None:
+        await app.ctx.data.close()
+
+
+async def _start_registration(app: LoomaApp) -> None:
+    settings, spec = app.ctx.settings, app.ctx.spec
+    assert settings.gateway_url is not None
+    app.ctx.registration = GatewayRegistration(
+        gateway_url=settings.gateway_url,
+        service=spec.name,
+        url=settings.instance_url(spec.port),
+        prefixes=spec.prefixes,
+        interval=settings.heartbeat_interval,
+        ttl=settings.heartbeat_ttl,
+    )
+    app.add_task(app.ctx.registration.run(), name="gateway-registration")
+
+
+async def _stop_registration(app: LoomaApp) -> None:
+    if app.ctx.registration is not None:
+        await app.cancel_task("gateway-registration", raise_exception=False)
+        await app.ctx.registration.deregister()

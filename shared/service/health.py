@@ -1,0 +1,52 @@
+"""/health, /ready and /metrics: what orchestrators, the gateway and Prometheus poll."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sanic import Blueprint, HTTPResponse, Request
+from sanic.response import json, raw
+from sanic_ext import openapi
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def health_blueprint(extra_checks: Callable[[], dict[str, ReadinessCheck]]) -> Blueprint:
+    bp = Blueprint("health")
+
+    @bp.get("/health")
+    @openapi.summary("Liveness: the process answers")
+    async def health(request: Request) -> HTTPResponse:
+        ctx = request.app.ctx
+        return json({"status": "ok", "service": ctx.spec.name, "uptime_s": round(time.time() - ctx.started_at, 1)})
+
+    @bp.get("/ready")
+    @openapi.summary("Readiness: every dependency reachable, with per-dependency detail")
+    async def ready(request: Request) -> HTTPResponse:
+        ctx = request.app.ctx
+        checks = await ctx.store.health()
+        extra = extra_checks()
+        if extra:
+            results = await asyncio.gather(*(_run(check) for check in extra.values()))
+            checks.update(zip(extra, results, strict=True))
+        is_ready = all(check["ok"] for check in checks.values())
+        body = {"status": "ready" if is_ready else "not_ready", "service": ctx.spec.name, "checks": checks}
+        return json(body, status=200 if is_ready else 503)
+
+    @bp.get("/metrics")
+    @openapi.summary("Prometheus metrics")
+    async def metrics(request: Request) -> HTTPResponse:
+        payload, content_type = request.app.ctx.metrics.exposition()
+        return raw(payload, content_type=content_type)
+
+    return bp
+
+
+async def _run(check: ReadinessCheck) -> dict[str, Any]:
+    try:
+        return {"ok": True, **await check()}
+    except Exception as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}

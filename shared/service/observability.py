@@ -1,0 +1,53 @@
+"""Per-request bookkeeping: request id, response time, a JSON log line and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sanic import HTTPResponse, Request
+
+from shared.monitoring.logging import request_id_var
+from shared.service.context import LoomaApp
+
+access_log = logging.getLogger("looma.access")
+
+
+def install_observability(app: LoomaApp) -> None:
+    metrics = app.ctx.metrics
+    in_flight = metrics.in_flight.labels(app.ctx.spec.name)
+
+    @app.on_request(priority=100)
+    async def start(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+        request_id_var.set(str(request.id))
+        in_flight.inc()
+
+    @app.on_response(priority=100)
+    async def finish(request: Request, response: HTTPResponse) -> None:
+        started = getattr(request.ctx, "started", None)
+        if started is None:
+            return
+        request.ctx.started = None
+        in_flight.dec()
+        elapsed = time.perf_counter() - started
+        route = request.route.path if request.route else "<unmatched>"
+        response.headers["X-Request-ID"] = str(request.id)
+        response.headers["X-Response-Time"] = f"{elapsed * 1000:.2f}ms"
+        metrics.observe(request.method, route, response.status, elapsed)
+        if route not in _QUIET_ROUTES or response.status >= 400:
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": str(request.id),
+                    "method": request.method,
+                    "route": route,
+                    "path": request.path,
+                    "status": response.status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+
+
+# Probes and scrapes arrive every few seconds; logging each would drown the useful lines.
+_QUIET_ROUTES = frozenset({"health", "ready", "metrics"})

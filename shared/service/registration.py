@@ -1,0 +1,77 @@
+"""Self-registration with the gateway's registry, heartbeats, and deregistration on shutdown.
+
+The gateway being down never stops a service: registration is retried on every heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+
+log = logging.getLogger("looma.registration")
+
+
+@dataclass
+class GatewayRegistration:
+    gateway_url: str
+    service: str
+    url: str
+    prefixes: tuple[str, ...]
+    interval: float
+    ttl: float
+
+    def __post_init__(self) -> None:
+        self.instance_id = f"{self.service}@{self.url.removeprefix('http://').removeprefix('https://')}"
+        self.registered = False
+        self._session: aiohttp.ClientSession | None = None
+        self._base = self.gateway_url.rstrip("/") + "/api/v1/registry/instances"
+
+    async def run(self) -> None:
+        """Register, then heartbeat every `interval` seconds until cancelled."""
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=max(1.0, self.interval)))
+        try:
+            while True:
+                await self._beat()
+                await asyncio.sleep(self.interval)
+        finally:
+            await self._session.close()
+
+    async def _beat(self) -> None:
+        assert self._session is not None
+        try:
+            if self.registered:
+                async with self._session.put(f"{self._base}/{self.instance_id}/heartbeat") as response:
+                    if response.status == 204:
+                        return
+                    self.registered = False  # the gateway restarted or expired us: register again
+            payload = {
+                "service": self.service,
+                "instance_id": self.instance_id,
+                "url": self.url,
+                "prefixes": list(self.prefixes),
+                "ttl": self.ttl,
+            }
+            async with self._session.post(self._base, json=payload) as response:
+                if response.status in (200, 201):
+                    if not self.registered:
+                        log.info("registered with the gateway", extra={"gateway": self.gateway_url})
+                    self.registered = True
+                else:
+                    log.warning("gateway refused registration", extra={"status": response.status})
+        except (aiohttp.ClientError, TimeoutError) as error:
+            if self.registered:
+                log.warning("gateway unreachable; will retry", extra={"error": str(error) or type(error).__name__})
+            self.registered = False
+
+    async def deregister(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=2.0)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.delete(f"{self._base}/{self.instance_id}"):
+                    pass
+        except (aiohttp.ClientError, TimeoutError):
+            pass  # the heartbeat TTL expires us anyway
+        self.registered = False
