@@ -37,6 +37,11 @@ FLEET: tuple[ServiceSpec, ...] = (GATEWAY, RESUME, MATCHING, CHAT, VECTOR, AUTH,
 UPSTREAMS: tuple[ServiceSpec, ...] = tuple(spec for spec in FLEET if spec is not GATEWAY)
 
 
+def instance_id(service: str, url: str) -> str:
+    """The stable id of an instance: restarting it on the same address replaces, not duplicates."""
+    return f"{service}@{url.split('://', 1)[-1].rstrip('/')}"
+
+
 def by_name(name: str) -> ServiceSpec:
     for spec in FLEET:
         if spec.name == name:

@@ -7,7 +7,9 @@ composed here from the modules beside this one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import ClassVar
 
 from sanic import Blueprint, Sanic
@@ -20,7 +22,7 @@ from shared.fleet import ServiceSpec
 from shared.monitoring.logging import log_config
 from shared.monitoring.metrics import ServiceMetrics
 from shared.service.context import LoomaApp, ServiceContext
-from shared.service.health import ReadinessCheck, health_blueprint
+from shared.service.health import ReadinessCheck, health_blueprint, readiness
 from shared.service.observability import install_observability
 from shared.service.problems import ProblemErrorHandler
 from shared.service.registration import GatewayRegistration
@@ -28,6 +30,7 @@ from shared.service.registration import GatewayRegistration
 
 class BaseAIService:
     spec: ClassVar[ServiceSpec]
+    registers_with_gateway: ClassVar[bool] = True
 
     def __init__(self, settings: LoomaSettings | None = None) -> None:
         self.settings = settings or LoomaSettings()
@@ -58,13 +61,14 @@ class BaseAIService:
         )
         app.extend()
         install_observability(app)
-        app.blueprint(health_blueprint(lambda: self.readiness_checks(app)))
+        app.ctx.extra_checks = lambda: self.readiness_checks(app)
+        app.blueprint(health_blueprint(app.ctx.extra_checks))
         app.add_route(_openapi_json, "/openapi.json", name="openapi_json")
         for blueprint in self.blueprints():
             app.blueprint(blueprint)
         app.before_server_start(_open_data, priority=1000)
         app.after_server_stop(_close_data, priority=0)
-        if settings.gateway_url:
+        if settings.gateway_url and self.registers_with_gateway:
             app.after_server_start(_start_registration)
             app.before_server_stop(_stop_registration, priority=1000)
         return app
@@ -98,11 +102,22 @@ async def _start_registration(app: LoomaApp) -> None:
         prefixes=spec.prefixes,
         interval=settings.heartbeat_interval,
         ttl=settings.heartbeat_ttl,
+        is_ready=lambda: _is_ready(app),
     )
     app.add_task(app.ctx.registration.run(), name="gateway-registration")
 
 
+async def _is_ready(app: LoomaApp) -> bool:
+    ready, _ = await readiness(app.ctx.store, app.ctx.extra_checks())
+    return ready
+
+
 async def _stop_registration(app: LoomaApp) -> None:
-    if app.ctx.registration is not None:
-        await app.cancel_task("gateway-registration", raise_exception=False)
-        await app.ctx.registration.deregister()
+    if app.ctx.registration is None:
+        return
+    task = app.get_task("gateway-registration", raise_exception=False)
+    if task is not None:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+    await app.ctx.registration.deregister()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from shared.fleet import ServiceSpec
 from shared.monitoring.metrics import ServiceMetrics
 
 if TYPE_CHECKING:
+    from shared.service.health import ReadinessCheck
     from shared.service.registration import GatewayRegistration
 
 
@@ -26,6 +28,7 @@ class ServiceContext:
     started_at: float = field(default_factory=time.time)
     data: UnifiedDataAccess | None = None
     registration: GatewayRegistration | None = None
+    extra_checks: Callable[[], dict[str, ReadinessCheck]] = dict
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

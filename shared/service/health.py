@@ -11,6 +11,8 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import json, raw
 from sanic_ext import openapi
 
+from shared.database import UnifiedDataAccess
+
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -26,14 +28,8 @@ def health_blueprint(extra_checks: Callable[[], dict[str, ReadinessCheck]]) -> B
     @bp.get("/ready")
     @openapi.summary("Readiness: every dependency reachable, with per-dependency detail")
     async def ready(request: Request) -> HTTPResponse:
-        ctx = request.app.ctx
-        checks = await ctx.store.health()
-        extra = extra_checks()
-        if extra:
-            results = await asyncio.gather(*(_run(check) for check in extra.values()))
-            checks.update(zip(extra, results, strict=True))
-        is_ready = all(check["ok"] for check in checks.values())
-        body = {"status": "ready" if is_ready else "not_ready", "service": ctx.spec.name, "checks": checks}
+        is_ready, checks = await readiness(request.app.ctx.store, extra_checks())
+        body = {"status": "ready" if is_ready else "not_ready", "service": request.app.ctx.spec.name, "checks": checks}
         return json(body, status=200 if is_ready else 503)
 
     @bp.get("/metrics")
@@ -43,6 +39,15 @@ def health_blueprint(extra_checks: Callable[[], dict[str, ReadinessCheck]]) -> B
         return raw(payload, content_type=content_type)
 
     return bp
+
+
+async def readiness(store: UnifiedDataAccess, extra: dict[str, ReadinessCheck]) -> tuple[bool, dict[str, Any]]:
+    """Whether the service can serve, and each dependency's detail."""
+    checks = await store.health()
+    if extra:
+        results = await asyncio.gather(*(_run(check) for check in extra.values()))
+        checks.update(zip(extra, results, strict=True))
+    return all(check["ok"] for check in checks.values()), checks
 
 
 async def _run(check: ReadinessCheck) -> dict[str, Any]:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
+
+from shared.fleet import instance_id
 
 log = logging.getLogger("looma.registration")
 
@@ -22,9 +25,10 @@ class GatewayRegistration:
     prefixes: tuple[str, ...]
     interval: float
     ttl: float
+    is_ready: Callable[[], Awaitable[bool]]
 
     def __post_init__(self) -> None:
-        self.instance_id = f"{self.service}@{self.url.removeprefix('http://').removeprefix('https://')}"
+        self.instance_id = instance_id(self.service, self.url)
         self.registered = False
         self._session: aiohttp.ClientSession | None = None
         self._base = self.gateway_url.rstrip("/") + "/api/v1/registry/instances"
@@ -41,9 +45,11 @@ class GatewayRegistration:
 
     async def _beat(self) -> None:
         assert self._session is not None
+        ready = await self.is_ready()
         try:
             if self.registered:
-                async with self._session.put(f"{self._base}/{self.instance_id}/heartbeat") as response:
+                heartbeat = f"{self._base}/{self.instance_id}/heartbeat"
+                async with self._session.put(heartbeat, json={"ready": ready}) as response:
                     if response.status == 204:
                         return
                     self.registered = False  # the gateway restarted or expired us: register again
@@ -53,6 +59,7 @@ class GatewayRegistration:
                 "url": self.url,
                 "prefixes": list(self.prefixes),
                 "ttl": self.ttl,
+                "ready": ready,
             }
             async with self._session.post(self._base, json=payload) as response:
                 if response.status in (200, 201):

@@ -1,0 +1,1 @@
+"""AI gateway: the single front door of the CRM frontend's REST API."""

@@ -1,0 +1,1 @@
+"""The `looma` command: run, inspect and migrate the fleet."""
