@@ -54,10 +54,10 @@ def registry_blueprint() -> Blueprint:
         views = _registry(request).services()
         return json(ServiceList(items=views, total=len(views)).model_dump(mode="json"))
 
-    @bp.get("/services/<service:str>/ready")
-    @openapi.summary("One instance's own /ready, fetched through the gateway")
-    async def service_ready(request: Request, service: str) -> HTTPResponse:
-        return await forward(request.app.ctx.extra["upstream"], _instance_of(request, service), request, "/ready")
+    @bp.get("/services/<service:str>/<probe:health|ready>")
+    @openapi.summary("An instance's own /health or /ready, fetched through the gateway")
+    async def service_probe(request: Request, service: str, probe: str) -> HTTPResponse:
+        return await forward(request.app.ctx.extra["upstream"], _instance_of(request, service), request, f"/{probe}")
 
     return bp
 

@@ -23,7 +23,7 @@ from shared.monitoring.logging import log_config
 from shared.monitoring.metrics import ServiceMetrics
 from shared.service.context import LoomaApp, ServiceContext
 from shared.service.health import ReadinessCheck, health_blueprint, readiness
-from shared.service.observability import install_observability
+from shared.service.observability import LoomaRequest, install_observability
 from shared.service.problems import ProblemErrorHandler
 from shared.service.registration import GatewayRegistration
 
@@ -47,7 +47,7 @@ class BaseAIService:
         settings, spec = self.settings, self.spec
         ctx = ServiceContext(settings=settings, spec=spec, metrics=ServiceMetrics(spec.name))
         app: LoomaApp = Sanic(f"looma-{spec.name}", ctx=ctx, error_handler=ProblemErrorHandler(),
-                              log_config=log_config(spec.name, settings.log_level))
+                              request_class=LoomaRequest, log_config=log_config(spec.name, settings.log_level))
         app.config.update(
             REQUEST_MAX_SIZE=settings.max_body_bytes,
             REQUEST_TIMEOUT=settings.request_timeout,

@@ -13,6 +13,20 @@ from shared.service.context import LoomaApp
 access_log = logging.getLogger("looma.access")
 
 
+class LoomaRequest(Request):
+    """A request whose id is the caller's X-Request-ID verbatim, or a fresh UUID if absent or blank.
+
+    Sanic recasts an incoming id to a UUID or an int, so "ABC..." came back lowercased and "007"
+    as "7": the id a client or another service quoted no longer matched our logs and responses.
+    """
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
+        if not self._id:
+            self._id = self.headers.get(self.app.config.REQUEST_ID_HEADER) or str(self.generate_id())
+        return str(self._id)
+
+
 def install_observability(app: LoomaApp) -> None:
     metrics = app.ctx.metrics
     in_flight = metrics.in_flight.labels(app.ctx.spec.name)

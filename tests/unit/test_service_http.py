@@ -7,13 +7,13 @@ not go through; test_service_process.py checks it against a real process.
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sanic_testing.testing import SanicASGITestClient, TestingResponse
+from sanic_testing.testing import SanicASGITestClient
+from sanic_testing.testing import TestingResponse as SanicResponse  # aliased: pytest would collect "Test*"
 
 from shared.config import LoomaSettings
 from shared.database.schema import upgrade
@@ -52,11 +52,11 @@ def client(app: LoomaApp) -> SanicASGITestClient:
     return app.asgi_client
 
 
-def assert_problem(response: TestingResponse, status: int, path: str) -> dict[str, Any]:
+def assert_problem(response: SanicResponse, status: int, path: str) -> dict[str, Any]:
     """The response is RFC 9457 problem+json for `status`, carrying the request id it was sent with."""
     assert response.status == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
+    body = response.json
     assert PROBLEM_FIELDS <= body.keys()
     assert body["status"] == status
     assert body["type"].startswith("urn:looma:problem:")
@@ -67,7 +67,7 @@ def assert_problem(response: TestingResponse, status: int, path: str) -> dict[st
 
 
 async def post_probe(client: SanicASGITestClient, content: bytes, content_type: str = "application/json"
-                     ) -> TestingResponse:
+                     ) -> SanicResponse:
     _, response = await client.post("/api/v1/probes", content=content, headers={"content-type": content_type})
     return response
 
@@ -80,8 +80,8 @@ async def test_health_answers_200_with_the_service_name(client: SanicASGITestCli
 
     assert response.status == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json()["service"] == "probe"
-    assert response.json()["status"] == "ok"
+    assert response.json["service"] == "probe"
+    assert response.json["status"] == "ok"
 
 
 async def test_ready_answers_200_with_per_dependency_detail_once_migrated(
@@ -90,7 +90,7 @@ async def test_ready_answers_200_with_per_dependency_detail_once_migrated(
     _, response = await client.get("/ready")
 
     assert response.status == 200, response.text
-    body = response.json()
+    body = response.json
     assert body["status"] == "ready"
     assert body["service"] == "probe"
     for dependency in ("database", "cache"):
@@ -106,7 +106,7 @@ async def test_ready_answers_503_naming_the_database_before_migration(client: Sa
     _, response = await client.get("/ready")
 
     assert response.status == 503
-    body = response.json()
+    body = response.json
     assert body["status"] == "not_ready"
     database = body["checks"]["database"]
     assert database["ok"] is False
@@ -122,7 +122,7 @@ async def test_ready_answers_503_when_a_service_readiness_check_fails(
     _, response = await client.get("/ready")
 
     assert response.status == 503
-    body = response.json()
+    body = response.json
     assert body["status"] == "not_ready"
     assert body["checks"]["model"]["ok"] is False
     assert "probe model not loaded" in body["checks"]["model"]["error"]
@@ -136,7 +136,7 @@ async def test_a_valid_body_is_parsed_into_the_model(client: SanicASGITestClient
     _, response = await client.post("/api/v1/probes", json=VALID_PROBE)
 
     assert response.status == 201, response.text
-    assert response.json() == VALID_PROBE
+    assert response.json == VALID_PROBE
 
 
 async def test_a_json_content_type_with_a_charset_is_accepted(client: SanicASGITestClient) -> None:
@@ -238,7 +238,7 @@ async def test_the_app_keeps_answering_after_a_500(client: SanicASGITestClient) 
 # --- request id and timing ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("incoming", ["req-from-the-gateway-42", str(uuid.uuid4()).upper(), "007"])
+@pytest.mark.parametrize("incoming", ["req-from-the-gateway-42", "9C885A04-3656-40E9-B4F4-5B0639087F99", "007"])
 async def test_an_incoming_request_id_is_echoed_verbatim_and_used_in_problems(
     client: SanicASGITestClient, incoming: str
 ) -> None:
@@ -318,7 +318,7 @@ async def test_openapi_json_documents_health_and_the_service_routes(client: Sani
     _, response = await client.get("/openapi.json")
 
     assert response.status == 200
-    document = response.json()
+    document = response.json
     assert document["openapi"].startswith("3.")
     assert document["info"]["title"] == "Looma Probe service"
     paths = document["paths"]
