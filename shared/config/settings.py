@@ -48,6 +48,11 @@ class LoomaSettings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @property
     def sqlalchemy_url(self) -> str:
         """The relational URL in its async-driver form; SQLite in the data directory by default."""

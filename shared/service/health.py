@@ -50,8 +50,13 @@ async def readiness(store: UnifiedDataAccess, extra: dict[str, ReadinessCheck]) 
     return all(check["ok"] for check in checks.values()), checks
 
 
+CHECK_TIMEOUT = 3.0
+
+
 async def _run(check: ReadinessCheck) -> dict[str, Any]:
     try:
-        return {"ok": True, **await check()}
+        return {"ok": True, **await asyncio.wait_for(check(), CHECK_TIMEOUT)}
+    except TimeoutError:
+        return {"ok": False, "error": f"no answer within {CHECK_TIMEOUT:g}s"}
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}

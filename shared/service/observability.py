@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from sanic import HTTPResponse, Request
@@ -13,8 +14,13 @@ from shared.service.context import LoomaApp
 access_log = logging.getLogger("looma.access")
 
 
+# What an incoming id may look like to be kept: short, printable, no spaces. Anything else
+# (a 10 kB header, control characters) is replaced, so ids stay safe to log and echo.
+_ACCEPTABLE_ID = re.compile(r"[!-~]{1,128}")
+
+
 class LoomaRequest(Request):
-    """A request whose id is the caller's X-Request-ID verbatim, or a fresh UUID if absent or blank.
+    """A request whose id is the caller's X-Request-ID verbatim, or a fresh UUID.
 
     Sanic recasts an incoming id to a UUID or an int, so "ABC..." came back lowercased and "007"
     as "7": the id a client or another service quoted no longer matched our logs and responses.
@@ -23,7 +29,8 @@ class LoomaRequest(Request):
     @property
     def id(self) -> str:  # type: ignore[override]
         if not self._id:
-            self._id = self.headers.get(self.app.config.REQUEST_ID_HEADER) or str(self.generate_id())
+            incoming = self.headers.get(self.app.config.REQUEST_ID_HEADER, "")
+            self._id = incoming if _ACCEPTABLE_ID.fullmatch(incoming) else str(self.generate_id())
         return str(self._id)
 
 
@@ -45,7 +52,7 @@ def install_observability(app: LoomaApp) -> None:
         request.ctx.started = None
         in_flight.dec()
         elapsed = time.perf_counter() - started
-        route = request.route.path if request.route else "<unmatched>"
+        route = f"/{request.route.path}" if request.route else "<unmatched>"
         response.headers["X-Request-ID"] = str(request.id)
         response.headers["X-Response-Time"] = f"{elapsed * 1000:.2f}ms"
         metrics.observe(request.method, route, response.status, elapsed)
@@ -64,4 +71,4 @@ def install_observability(app: LoomaApp) -> None:
 
 
 # Probes and scrapes arrive every few seconds; logging each would drown the useful lines.
-_QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
+_QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})

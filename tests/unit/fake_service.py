@@ -40,6 +40,7 @@ class ProbeService(BaseAIService):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model_loaded = True  # tests flip it to make the extra readiness check fail
+        self.model_hangs = False  # ... or never answer
 
     def blueprints(self) -> Sequence[Blueprint]:
         bp = Blueprint("probes", url_prefix="/api/v1")
@@ -67,6 +68,8 @@ class ProbeService(BaseAIService):
 
     def readiness_checks(self, app: LoomaApp) -> dict[str, ReadinessCheck]:
         async def model() -> dict[str, Any]:
+            if self.model_hangs:
+                await asyncio.sleep(3600)
             if not self.model_loaded:
                 raise RuntimeError("probe model not loaded")
             return {"name": "probe-model"}

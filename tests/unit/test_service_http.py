@@ -129,6 +129,18 @@ async def test_ready_answers_503_when_a_service_readiness_check_fails(
     assert body["checks"]["database"]["ok"] is True
 
 
+async def test_ready_answers_503_when_a_service_readiness_check_hangs(
+    client: SanicASGITestClient, service: ProbeService, migrated: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("shared.service.health.CHECK_TIMEOUT", 0.2)
+    service.model_hangs = True
+
+    _, response = await client.get("/ready")
+
+    assert response.status == 503
+    assert response.json["checks"]["model"] == {"ok": False, "error": "no answer within 0.2s"}
+
+
 # --- request bodies ---------------------------------------------------------------------------------
 
 
@@ -248,7 +260,11 @@ async def test_an_incoming_request_id_is_echoed_verbatim_and_used_in_problems(
     assert assert_problem(response, 404, "/api/v1/nowhere")["request_id"] == incoming
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Request-ID": ""}], ids=["absent", "blank"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Request-ID": ""}, {"X-Request-ID": "x" * 129}, {"X-Request-ID": "two words"}],
+    ids=["absent", "blank", "too-long", "with-space"],
+)
 async def test_a_request_id_is_generated_when_none_is_given(
     client: SanicASGITestClient, headers: dict[str, str]
 ) -> None:
@@ -257,6 +273,7 @@ async def test_a_request_id_is_generated_when_none_is_given(
 
     assert first.headers["x-request-id"]
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert first.headers["x-request-id"] != headers.get("X-Request-ID")
 
 
 async def test_every_response_carries_its_response_time(client: SanicASGITestClient) -> None:

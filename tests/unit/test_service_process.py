@@ -83,7 +83,8 @@ def wait_until_healthy(probe: ProbeProcess) -> None:
 def running_probe(workdir: Path) -> Iterator[ProbeProcess]:
     """The probe service in its own process on a migrated data directory under `workdir`."""
     data_dir = workdir / "data"
-    upgrade(LoomaSettings(_env_file=None, data_dir=data_dir, database_url=None).sqlalchemy_url)  # type: ignore[call-arg]
+    settings = LoomaSettings(_env_file=None, data_dir=data_dir, database_url=None)  # type: ignore[call-arg]
+    upgrade(settings.sqlalchemy_url)
     port = free_port_within_offset_range()
     env = {name: value for name, value in os.environ.items() if not name.startswith("LOOMA_")}
     env.update(

@@ -163,3 +163,9 @@ def test_env_example_lists_every_setting() -> None:
     # LOOMA_TEST_* are read by the test suite (tests/conftest.py), not by the services.
     unknown = {name for name in listed - expected if not name.startswith("LOOMA_TEST_")}
     assert unknown == set(), "env.example lists variables LoomaSettings does not read"
+
+
+def test_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOMA_LOG_LEVEL", "warning")
+
+    assert LoomaSettings().log_level == "WARNING"
