@@ -70,14 +70,16 @@ class RedisCache:
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         full = self._key(key)
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.incrby(full, amount)
             if ttl is not None:
-                pipe.pexpire(full, _millis(ttl), nx=True)
+                # Creating the counter at 0 with SET NX gives it the TTL only if it was absent;
+                # PEXPIRE NX would also set one on an existing counter that has no expiry.
+                pipe.set(full, 0, px=_millis(ttl), nx=True)
+            pipe.incrby(full, amount)
             try:
                 results = await pipe.execute()
             except redis.ResponseError as error:
                 raise ValueError(f"cache key {key!r} does not hold an integer") from error
-        return int(results[0])
+        return int(results[-1])
 
     async def publish(self, channel: str, message: bytes) -> None:
         await self._client.publish(self._key(channel), message)
