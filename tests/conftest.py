@@ -29,6 +29,14 @@ def require_server(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_openapi_builder() -> None:
+    """sanic-ext keeps one OpenAPI builder per process (a service process has one app); tests build many."""
+    from sanic_ext.extensions.openapi.builders import SpecificationBuilder
+
+    SpecificationBuilder.reset()
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
     """A reachable PostgreSQL URL with rights to create databases."""

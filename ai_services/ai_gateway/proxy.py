@@ -7,10 +7,13 @@ magnitude faster as a high-rate client (see docs/benchmarks.md and DESIGN.md).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from sanic import HTTPResponse, Request
 from sanic.compat import Header
+from yarl import URL
 
 from ai_services.ai_gateway.registry import Instance
 from shared.service import Problem
@@ -33,10 +36,19 @@ def upstream_session(timeout: float) -> aiohttp.ClientSession:
     )
 
 
-def _outgoing_headers(request: Request) -> dict[str, str]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+def _end_to_end(headers: Header | CIMultiDictProxy[str]) -> Iterator[tuple[str, str]]:
+    """The headers meant for the far end: neither hop-by-hop ones nor those the Connection header names."""
+    named = {token.strip().lower() for value in headers.getall("connection", []) for token in value.split(",")}
+    for name, value in headers.items():
+        if name.lower() not in HOP_BY_HOP and name.lower() not in named:
+            yield name, value
+
+
+def _outgoing_headers(request: Request) -> CIMultiDict[str]:
+    # A multidict, not a dict: a header sent twice (X-Forwarded-For, Cookie...) must arrive twice.
+    headers = CIMultiDict(_end_to_end(request.headers))
     headers["X-Request-ID"] = str(request.id)
-    forwarded_for = request.headers.get("x-forwarded-for")
+    forwarded_for = ", ".join(request.headers.getall("x-forwarded-for", []))
     client = request.ip or ""
     headers["X-Forwarded-For"] = f"{forwarded_for}, {client}" if forwarded_for else client
     headers["X-Forwarded-Proto"] = request.scheme
@@ -50,13 +62,13 @@ async def forward(session: aiohttp.ClientSession, instance: Instance, request: R
     url = instance.url + (path or request.path) + (f"?{request.query_string}" if request.query_string else "")
     instance.in_flight += 1
     try:
-        async with session.request(request.method, url, headers=_outgoing_headers(request),
+        # encoded=True: the path and query travel exactly as the client wrote them.
+        async with session.request(request.method, URL(url, encoded=True), headers=_outgoing_headers(request),
                                    data=request.body or None, allow_redirects=False) as upstream:
             body = await upstream.read()
             headers = Header()
-            for name, value in upstream.headers.items():
-                if name.lower() not in HOP_BY_HOP:
-                    headers.add(name, value)
+            for name, value in _end_to_end(upstream.headers):
+                headers.add(name, value)
             return HTTPResponse(body, status=upstream.status, headers=headers,
                                 content_type=upstream.headers.get("content-type"))
     except aiohttp.ClientConnectionError as error:
