@@ -42,10 +42,10 @@ async def _serve(settings: LoomaSettings, started: float) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
-        await supervisor.start(GATEWAY.name)
-        await _wait_for(http, f"{urls[GATEWAY.name]}/health", stop)
-        await asyncio.gather(*(supervisor.start(s.name) for s in UPSTREAMS))
-        waiting = asyncio.gather(*(_wait_for(http, f"{urls[s.name]}/ready", stop) for s in UPSTREAMS),
+        # All at once: upstreams register as soon as the gateway listens (registration retries
+        # quickly until it succeeds), and nine interpreters starting side by side keep both cores busy.
+        await asyncio.gather(*(supervisor.start(s.name) for s in FLEET))
+        waiting = asyncio.gather(*(_wait_for(http, f"{urls[s.name]}/ready", stop) for s in FLEET),
                                  _wait_for_gateway(http, urls[GATEWAY.name], stop))
         try:
             await asyncio.wait_for(waiting, READY_TIMEOUT)

@@ -16,6 +16,8 @@ from shared.fleet import instance_id
 
 log = logging.getLogger("looma.registration")
 
+RETRY_START = 0.1
+
 
 @dataclass
 class GatewayRegistration:
@@ -30,22 +32,33 @@ class GatewayRegistration:
     def __post_init__(self) -> None:
         self.instance_id = instance_id(self.service, self.url)
         self.registered = False
+        self.last_ready = False
         self._session: aiohttp.ClientSession | None = None
         self._base = self.gateway_url.rstrip("/") + "/api/v1/registry/instances"
 
     async def run(self) -> None:
-        """Register, then heartbeat every `interval` seconds until cancelled."""
+        """Register, then heartbeat every `interval` seconds until cancelled.
+
+        Until the gateway has us registered and ready, beats come sooner (from RETRY_START,
+        doubling up to `interval`), so a fleet starting all at once is routable within moments.
+        """
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=max(1.0, self.interval)))
+        retry = RETRY_START
         try:
             while True:
                 await self._beat()
-                await asyncio.sleep(self.interval)
+                if self.registered and self.last_ready:
+                    retry = RETRY_START
+                    await asyncio.sleep(self.interval)
+                else:
+                    await asyncio.sleep(min(retry, self.interval))
+                    retry *= 2
         finally:
             await self._session.close()
 
     async def _beat(self) -> None:
         assert self._session is not None
-        ready = await self.is_ready()
+        ready = self.last_ready = await self.is_ready()
         try:
             if self.registered:
                 heartbeat = f"{self._base}/{self.instance_id}/heartbeat"

@@ -274,3 +274,28 @@ async def test_run_keeps_going_while_the_gateway_is_down(down_gateway: FakeGatew
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_beats_come_sooner_than_the_interval_until_registered_and_ready(
+    down_gateway: FakeGateway, readiness: Readiness
+) -> None:
+    readiness.ready = False
+    registration = make_registration(down_gateway, readiness, interval=30.0)
+    task = asyncio.create_task(registration.run())
+    try:
+        await asyncio.sleep(0.2)
+        await down_gateway.start()
+        async with asyncio.timeout(5):  # far less than the 30 s interval
+            while not registration.registered:
+                await asyncio.sleep(0.01)
+        readiness.ready = True
+        async with asyncio.timeout(5):
+            while not any(call.body == {"ready": True} for call in down_gateway.of("PUT")):
+                await asyncio.sleep(0.01)
+        beats = len(down_gateway.calls)
+        await asyncio.sleep(0.5)
+        assert len(down_gateway.calls) == beats  # registered and ready: now only every 30 s
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
