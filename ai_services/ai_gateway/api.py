@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import empty, json
 from sanic_ext import openapi
@@ -15,7 +16,11 @@ PROXY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 def _registry(request: Request) -> Registry:
-    return request.app.ctx.extra["registry"]
+    return request.app.ctx.registry
+
+
+def _upstream(request: Request) -> aiohttp.ClientSession:
+    return request.app.ctx.upstream
 
 
 def registry_blueprint() -> Blueprint:
@@ -57,7 +62,7 @@ def registry_blueprint() -> Blueprint:
     @bp.get("/services/<service:str>/<probe:health|ready>")
     @openapi.summary("An instance's own /health or /ready, fetched through the gateway")
     async def service_probe(request: Request, service: str, probe: str) -> HTTPResponse:
-        return await forward(request.app.ctx.extra["upstream"], _instance_of(request, service), request, f"/{probe}")
+        return await forward(_upstream(request), _instance_of(request, service), request, f"/{probe}")
 
     return bp
 
@@ -80,6 +85,6 @@ def proxy_blueprint() -> Blueprint:
         service = _registry(request).resolve(request.path)
         if service is None:
             raise Problem(404, f"no service serves {request.path}", slug="unknown-route")
-        return await forward(request.app.ctx.extra["upstream"], _instance_of(request, service), request)
+        return await forward(_upstream(request), _instance_of(request, service), request)
 
     return bp

@@ -30,6 +30,7 @@ def _settings(data_dir: Path | None) -> LoomaSettings:
 def up(data_dir: DataDir = None) -> None:
     """Run the whole fleet on this machine, on embedded stores, until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s looma up: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         from shared.cli.up import run_fleet
 

@@ -13,6 +13,7 @@ import aiohttp
 from shared.cli.bootstrap import check_ports_free, child_environment, exclusive_data_dir, prepare
 from shared.cli.supervisor import FleetSupervisor
 from shared.config import LoomaSettings
+from shared.database.schema import declared_head
 from shared.fleet import FLEET, GATEWAY, UPSTREAMS
 
 log = logging.getLogger("looma.up")
@@ -25,8 +26,8 @@ def run_fleet(settings: LoomaSettings) -> int:
     with exclusive_data_dir(settings.data_dir):
         check_ports_free(settings.host, {s.name: settings.port_for(s.port) for s in FLEET})
         started = time.monotonic()
-        log.info(f"data directory {settings.data_dir.resolve()}: migrating")
         prepare(settings)
+        log.info(f"data directory {settings.data_dir.resolve()}: schema at {declared_head()}; starting services")
         return asyncio.run(_serve(settings, started))
 
 

@@ -31,6 +31,7 @@ from shared.service.registration import GatewayRegistration
 class BaseAIService:
     spec: ClassVar[ServiceSpec]
     registers_with_gateway: ClassVar[bool] = True
+    context_type: ClassVar[type[ServiceContext]] = ServiceContext
 
     def __init__(self, settings: LoomaSettings | None = None) -> None:
         self.settings = settings or LoomaSettings()
@@ -45,7 +46,7 @@ class BaseAIService:
 
     def create_app(self) -> LoomaApp:
         settings, spec = self.settings, self.spec
-        ctx = ServiceContext(settings=settings, spec=spec, metrics=ServiceMetrics(spec.name))
+        ctx = self.context_type(settings=settings, spec=spec, metrics=ServiceMetrics(spec.name))
         app: LoomaApp = Sanic(f"looma-{spec.name}", ctx=ctx, error_handler=ProblemErrorHandler(),
                               request_class=LoomaRequest, log_config=log_config(spec.name, settings.log_level))
         app.config.update(

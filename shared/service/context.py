@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sanic import Sanic
 from sanic.config import Config
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class ServiceContext:
+    """What every service keeps; a service with more subclasses it and names it in `context_type`."""
+
     settings: LoomaSettings
     spec: ServiceSpec
     metrics: ServiceMetrics
@@ -29,7 +31,6 @@ class ServiceContext:
     data: UnifiedDataAccess | None = None
     registration: GatewayRegistration | None = None
     extra_checks: Callable[[], dict[str, ReadinessCheck]] = dict
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def store(self) -> UnifiedDataAccess:

@@ -57,7 +57,7 @@ def client(app: LoomaApp) -> SanicASGITestClient:
 
 
 def registry_of(app: LoomaApp) -> Registry:
-    return app.ctx.extra["registry"]
+    return app.ctx.registry
 
 
 def assert_problem(response: SanicResponse, status: int, slug: str | None = None) -> dict[str, Any]:
@@ -166,10 +166,10 @@ def echoed(response: SanicResponse) -> dict[str, Any]:
 
 async def test_the_server_listeners_open_and_close_the_upstream_session(client: SanicASGITestClient,
                                                                         app: LoomaApp) -> None:
-    assert "upstream" not in app.ctx.extra  # nothing is opened when the app is built
+    assert app.ctx.upstream is None  # nothing is opened when the app is built
     _, response = await client.get("/api/v1/services")
     assert response.status == 200
-    session = app.ctx.extra["upstream"]
+    session = app.ctx.upstream
     assert isinstance(session, aiohttp.ClientSession)
     assert session.closed  # after_server_stop ran too
 
