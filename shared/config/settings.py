@@ -27,6 +27,9 @@ class LoomaSettings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
+    neo4j_url: str | None = None
+    weaviate_url: str | None = None
+    elasticsearch_url: str | None = None
 
     host: str = "127.0.0.1"
     advertise_host: str | None = None
@@ -43,7 +46,8 @@ class LoomaSettings(BaseSettings):
     graceful_shutdown_timeout: float = Field(default=15.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("database_url", "redis_url", "gateway_url", "advertise_host", mode="before")
+    @field_validator("database_url", "redis_url", "neo4j_url", "weaviate_url", "elasticsearch_url", "gateway_url",
+                     "advertise_host", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -1,0 +1,97 @@
+"""The vector capability: embeddings stored with metadata, searched by cosine similarity.
+
+Vectors arrive already computed (the vector service embeds); stores keep them normalised.
+A collection declares its dimension and which metadata fields may be filtered on; a filter on
+any other field, a vector of the wrong dimension, or one holding NaN or inf is refused with
+`VectorInputError`. The org filter is always applied.
+
+Implementations: `RelationalVectors` (a relational table, exact search vectorised with numpy,
+the embedded default) and `WeaviateVectors` (weaviate-client v4, bring-your-own vectors), both
+passing tests/contract/test_vector_contract.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+# A filter value is matched by equality, or by membership when it is a list.
+Filters = Mapping[str, Any]
+
+
+class VectorInputError(ValueError):
+    """A vector, collection or filter the store refuses, with the reason."""
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    name: str
+    dim: int
+    filterable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VectorRecord:
+    id: str
+    org_id: str
+    vector: Sequence[float] | np.ndarray
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    id: str
+    score: float  # cosine similarity, 1.0 is identical
+    metadata: Mapping[str, Any]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    backend: str
+
+    async def ensure_collection(self, spec: CollectionSpec) -> None:
+        """Create the collection, or check that an existing one has the same dimension."""
+
+    async def upsert(self, collection: str, records: Sequence[VectorRecord]) -> None:
+        """Insert or replace records by id, all or none."""
+
+    async def delete(self, collection: str, org_id: str, ids: Sequence[str]) -> int: ...
+
+    async def search(self, collection: str, org_id: str, vector: Sequence[float] | np.ndarray, top_k: int = 10,
+                     filters: Filters | None = None, min_score: float | None = None) -> list[VectorHit]:
+        """The `top_k` most similar records of the org, best first, ties broken by id."""
+
+    async def versions(self, collection: str, org_id: str | None = None) -> dict[str, int]:
+        """Record id to version (in one org, or all when None): for reconcile."""
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def normalised(vector: Sequence[float] | np.ndarray, dim: int) -> np.ndarray:
+    """The vector as unit-length float32, or VectorInputError naming what is wrong with it."""
+    array = np.asarray(vector, dtype=np.float32)
+    if array.ndim != 1 or array.shape[0] != dim:
+        raise VectorInputError(f"vector has dimension {array.shape[-1] if array.ndim else 0}, expected {dim}")
+    if not np.isfinite(array).all():
+        raise VectorInputError("vector contains NaN or infinity")
+    norm = float(np.linalg.norm(array))
+    if norm == 0.0:
+        raise VectorInputError("vector is all zeros")
+    return array / norm
+
+
+def open_vectors(weaviate_url: str | None, relational: Any) -> VectorStore:
+    """Weaviate when a URL is configured, otherwise a table in the relational store."""
+    if weaviate_url:
+        from shared.database.vectors_weaviate import WeaviateVectors
+
+        return WeaviateVectors(weaviate_url)
+    from shared.database.vectors_relational import RelationalVectors
+
+    return RelationalVectors(relational)
