@@ -36,6 +36,11 @@ CRM = ServiceSpec(
 FLEET: tuple[ServiceSpec, ...] = (GATEWAY, RESUME, MATCHING, CHAT, VECTOR, AUTH, MONITOR, CONFIG, CRM)
 UPSTREAMS: tuple[ServiceSpec, ...] = tuple(spec for spec in FLEET if spec is not GATEWAY)
 
+# Workers serve no API through the gateway; their port carries /health, /ready and /metrics only.
+PROJECTOR = ServiceSpec("projector", "Outbox projector", 8214, "shared.projector")
+WORKERS: tuple[ServiceSpec, ...] = (PROJECTOR,)
+PROCESSES: tuple[ServiceSpec, ...] = FLEET + WORKERS  # everything `looma up` runs
+
 
 def instance_id(service: str, url: str) -> str:
     """The stable id of an instance: restarting it on the same address replaces, not duplicates."""
@@ -43,7 +48,7 @@ def instance_id(service: str, url: str) -> str:
 
 
 def by_name(name: str) -> ServiceSpec:
-    for spec in FLEET:
+    for spec in PROCESSES:
         if spec.name == name:
             return spec
     raise KeyError(f"no service named {name!r}; known: {', '.join(s.name for s in FLEET)}")

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 import typer
 
 from shared.cli.bootstrap import FleetError
+from shared.cli.data import outbox, reconcile
 from shared.config import LoomaSettings
-from shared.fleet import FLEET, GATEWAY
+from shared.fleet import GATEWAY, PROCESSES
 
 app = typer.Typer(help="Looma: a recruiting CRM with AI, run as a fleet of services.", no_args_is_help=True,
                   add_completion=False)
@@ -57,7 +58,7 @@ def status(data_dir: DataDir = None) -> None:
     settings = _settings(data_dir)
     all_ready = True
     typer.echo(f"{'service':<10} {'url':<28} ready")
-    for spec in FLEET:
+    for spec in PROCESSES:
         url = settings.instance_url(spec.port)
         code, body = _get(f"{url}/ready")
         ready = code == 200
@@ -72,6 +73,10 @@ def status(data_dir: DataDir = None) -> None:
             all_ready &= item["status"] == "healthy"
             typer.echo(f"  {item['service']:<10} {item['status']:<10} {len(item['instances'])} instance(s)")
     raise typer.Exit(0 if all_ready else 1)
+
+
+app.command()(reconcile)
+app.add_typer(outbox, name="outbox")
 
 
 def _get(url: str) -> tuple[int, dict[str, Any]]:

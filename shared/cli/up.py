@@ -1,4 +1,4 @@
-"""`looma up`: migrate, start the nine services, wait until all are ready, then supervise."""
+"""`looma up`: migrate, start the nine services and the projector, wait until all are ready, supervise."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from shared.cli.bootstrap import check_ports_free, child_environment, exclusive_
 from shared.cli.supervisor import FleetSupervisor
 from shared.config import LoomaSettings
 from shared.database.schema import declared_head
-from shared.fleet import FLEET, GATEWAY, UPSTREAMS
+from shared.fleet import GATEWAY, PROCESSES, UPSTREAMS
 
 log = logging.getLogger("looma.up")
 
@@ -24,7 +24,7 @@ POLL_INTERVAL = 0.1
 
 def run_fleet(settings: LoomaSettings) -> int:
     with exclusive_data_dir(settings.data_dir):
-        check_ports_free(settings.host, {s.name: settings.port_for(s.port) for s in FLEET})
+        check_ports_free(settings.host, {s.name: settings.port_for(s.port) for s in PROCESSES})
         started = time.monotonic()
         prepare(settings)
         log.info(f"data directory {settings.data_dir.resolve()}: schema at {declared_head()}; starting services")
@@ -32,9 +32,9 @@ def run_fleet(settings: LoomaSettings) -> int:
 
 
 async def _serve(settings: LoomaSettings, started: float) -> int:
-    urls = {s.name: settings.instance_url(s.port) for s in FLEET}
+    urls = {s.name: settings.instance_url(s.port) for s in PROCESSES}
     supervisor = FleetSupervisor(
-        list(FLEET), urls, child_environment(dict(os.environ), settings, list(UPSTREAMS)),
+        list(PROCESSES), urls, child_environment(dict(os.environ), settings, list(UPSTREAMS)),
         log_dir=settings.data_dir / "logs", state_file=settings.data_dir / "run" / "fleet.json",
     )
     stop = asyncio.Event()
@@ -45,8 +45,8 @@ async def _serve(settings: LoomaSettings, started: float) -> int:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
         # All at once: upstreams register as soon as the gateway listens (registration retries
         # quickly until it succeeds), and nine interpreters starting side by side keep both cores busy.
-        await asyncio.gather(*(supervisor.start(s.name) for s in FLEET))
-        waiting = asyncio.gather(*(_wait_for(http, f"{urls[s.name]}/ready", stop) for s in FLEET),
+        await asyncio.gather(*(supervisor.start(s.name) for s in PROCESSES))
+        waiting = asyncio.gather(*(_wait_for(http, f"{urls[s.name]}/ready", stop) for s in PROCESSES),
                                  _wait_for_gateway(http, urls[GATEWAY.name], stop))
         try:
             await asyncio.wait_for(waiting, READY_TIMEOUT)
@@ -90,6 +90,6 @@ async def _wait_for_gateway(http: aiohttp.ClientSession, gateway_url: str, stop:
 
 
 def _announce(urls: dict[str, str], elapsed: float) -> None:
-    lines = [f"  {spec.title:<18} {urls[spec.name]}" for spec in FLEET]
+    lines = [f"  {spec.title:<18} {urls[spec.name]}" for spec in PROCESSES]
     log.info("Looma is ready in %.1fs:\n%s\n  API (through the gateway): %s/api/v1/\n  Stop with Ctrl-C.",
              elapsed, "\n".join(lines), urls[GATEWAY.name])

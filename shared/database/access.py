@@ -13,7 +13,10 @@ from typing import Any
 
 from shared.config import LoomaSettings
 from shared.database.cache import Cache, open_cache
+from shared.database.fulltext import FullTextStore, open_fulltext
+from shared.database.graph import GraphStore, open_graph
 from shared.database.relational import RelationalStore, open_relational
+from shared.database.vectors import VectorStore, open_vectors
 from shared.database.schema import schema_status
 
 CHECK_TIMEOUT = 3.0
@@ -23,23 +26,39 @@ CHECK_TIMEOUT = 3.0
 class UnifiedDataAccess:
     relational: RelationalStore
     cache: Cache
+    graph: GraphStore
+    vectors: VectorStore
+    fulltext: FullTextStore
 
     @classmethod
     def from_settings(cls, settings: LoomaSettings) -> UnifiedDataAccess:
         """Build the stores; no connection is made until first use."""
+        relational = open_relational(settings.sqlalchemy_url)
         return cls(
-            relational=open_relational(settings.sqlalchemy_url),
+            relational=relational,
             cache=open_cache(settings.redis_url, str(settings.cache_path)),
+            graph=open_graph(settings.neo4j_url, relational),
+            vectors=open_vectors(settings.weaviate_url, relational),
+            fulltext=open_fulltext(settings.elasticsearch_url, relational),
         )
 
     async def close(self) -> None:
-        await asyncio.gather(self.relational.close(), self.cache.close(), return_exceptions=True)
+        # The projection stores may share the relational engine, so it closes last.
+        await asyncio.gather(self.cache.close(), self.graph.close(), self.vectors.close(), self.fulltext.close(),
+                             return_exceptions=True)
+        await self.relational.close()
 
     async def health(self) -> dict[str, dict[str, Any]]:
         """Each store's reachability, with its backend and how long the check took."""
-        names = ("database", "cache")
-        results = await asyncio.gather(self._check_database(), self._check_cache())
-        return dict(zip(names, results, strict=True))
+        checks = {
+            "database": self._check_database(),
+            "cache": _timed(self.cache.backend, _pinged(self.cache)),
+            "graph": _timed(self.graph.backend, _pinged(self.graph)),
+            "vectors": _timed(self.vectors.backend, _pinged(self.vectors)),
+            "fulltext": _timed(self.fulltext.backend, _pinged(self.fulltext)),
+        }
+        results = await asyncio.gather(*checks.values())
+        return dict(zip(checks, results, strict=True))
 
     async def _check_database(self) -> dict[str, Any]:
         async def check() -> dict[str, Any]:
@@ -50,12 +69,14 @@ class UnifiedDataAccess:
 
         return await _timed(self.relational.backend, check)
 
-    async def _check_cache(self) -> dict[str, Any]:
-        async def check() -> dict[str, Any]:
-            await self.cache.ping()
-            return {}
 
-        return await _timed(self.cache.backend, check)
+
+def _pinged(store: Any) -> Any:
+    async def check() -> dict[str, Any]:
+        await store.ping()
+        return {}
+
+    return check
 
 
 async def _timed(backend: str, check: Any) -> dict[str, Any]:

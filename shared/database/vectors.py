@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # A filter value is matched by equality, or by membership when it is a list.
 Filters = Mapping[str, Any]
@@ -75,6 +76,8 @@ class VectorStore(Protocol):
 
 def normalised(vector: Sequence[float] | np.ndarray, dim: int) -> np.ndarray:
     """The vector as unit-length float32, or VectorInputError naming what is wrong with it."""
+    import numpy as np  # here, not at import: most processes never search vectors
+
     array = np.asarray(vector, dtype=np.float32)
     if array.ndim != 1 or array.shape[0] != dim:
         raise VectorInputError(f"vector has dimension {array.shape[-1] if array.ndim else 0}, expected {dim}")

@@ -16,17 +16,17 @@ from typing import Any
 
 import httpx
 
-from shared.fleet import FLEET, UPSTREAMS
+from shared.fleet import PROCESSES, UPSTREAMS
 
 HEARTBEAT_INTERVAL = 0.5
 HEARTBEAT_TTL = 2.0
 
 
 def free_port_offset() -> int:
-    """An offset under which all nine fleet ports are free on 127.0.0.1."""
+    """An offset under which every port `looma up` uses is free on 127.0.0.1."""
     for _ in range(50):
         offset = random.randrange(20000, 40000, 10)
-        if all(_port_free(spec.port + offset) for spec in FLEET):
+        if all(_port_free(spec.port + offset) for spec in PROCESSES):
             return offset
     raise RuntimeError("no free port range for the fleet")
 
@@ -48,7 +48,7 @@ class Fleet:
     output: Path
 
     def url(self, name: str) -> str:
-        spec = next(s for s in FLEET if s.name == name)
+        spec = next(s for s in PROCESSES if s.name == name)
         return f"http://127.0.0.1:{spec.port + self.offset}"
 
     @property

@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 
-from shared.fleet import UPSTREAMS
+from shared.fleet import PROJECTOR, UPSTREAMS
 from tests.e2e.fleet import HEARTBEAT_TTL, Fleet, free_port_offset, start_fleet
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +88,7 @@ def test_status_command_reports_the_fleet(fleet: Fleet) -> None:
     result = subprocess.run([sys.executable, "-m", "shared.cli.main", "status"], capture_output=True, text=True,
                             timeout=30, env=env)
     assert result.returncode == 0, result.stdout
-    for spec in UPSTREAMS:
+    for spec in (*UPSTREAMS, PROJECTOR):
         assert f"{spec.name:<10} {fleet.url(spec.name):<28} yes" in result.stdout
 
 
