@@ -65,7 +65,7 @@ SENTENCES_EN = ["Built {cn_en} services with {en} and {en2} at {company}.", "{ye
 CHINESE_QUERIES = ["后端", "后端工程师", "分布式系统", "机器学习 推荐系统", "高并发 微服务", "产品经理",
                    "自然语言处理", "数据仓库", "杭州 架构师", "支付系统 风控", "团队管理", "熟悉Python与Go"]
 ENGLISH_QUERIES = ["python", "kubernetes docker", "react typescript", "c++", "node.js", "senior backend engineer",
-                   "spark hadoop flink", "machine learning", "postgresql redis", "aws terraform", "golang", "rust"]
+                   "spark hadoop flink", "machine learning", "postgresql redis", "aws terraform", "go", "rust"]
 
 
 def documents(count: int, seed: int = SEED) -> Iterator[Document]:

@@ -5,7 +5,8 @@
 Each write is one transaction holding one outbox event for all three projections (graph node,
 full-text document, 384-dimension vector), followed by the wake-up message, as a service writes.
 Lag is `delivered_at - created_at` of each event, read back from the outbox afterwards.
-SQLite in a temporary directory by default; pass --database-url for PostgreSQL.
+SQLite and the embedded cache in a temporary directory by default; pass --database-url (an empty
+PostgreSQL database) and --redis-url for the servers.
 """
 
 from __future__ import annotations
@@ -74,13 +75,14 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--database-url")
+    parser.add_argument("--redis-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = LoomaSettings(data_dir=Path(tmp), database_url=args.database_url, redis_url=None)
+        settings = LoomaSettings(data_dir=Path(tmp), database_url=args.database_url, redis_url=args.redis_url)
         upgrade(settings.sqlalchemy_url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOOMA_")}
         env.update({"LOOMA_DATA_DIR": tmp, "LOOMA_PORT_OFFSET": str(free_port_offset()),
-                    "LOOMA_DATABASE_URL": args.database_url or ""})
+                    "LOOMA_DATABASE_URL": args.database_url or "", "LOOMA_REDIS_URL": args.redis_url or ""})
         projector = subprocess.Popen([sys.executable, "-m", "shared.projector"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -92,7 +94,7 @@ def main() -> None:
     p50 = statistics.median(lags) * 1000
     p95 = lags[int(len(lags) * 0.95) - 1] * 1000
     print(f"outbox lag: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {lags[-1] * 1000:.1f} ms "
-          f"({settings.sqlalchemy_url.split(':')[0]})")
+          f"({settings.sqlalchemy_url.split(':')[0]}, cache {'redis' if args.redis_url else 'embedded'})")
 
 
 if __name__ == "__main__":

@@ -25,10 +25,11 @@ class ProjectorMetrics:
         self.dead = Gauge("looma_outbox_dead_letters", "Events that exhausted their attempts", registry=registry)
         self.lag = Gauge("looma_outbox_lag_seconds", "Age of the oldest pending event", registry=registry)
 
-    def delivered(self, projections: list[str], lag: float) -> None:
-        for name in projections:
-            self.deliveries.labels(name).inc()
-        self.latency.observe(max(0.0, lag))
+    def delivered(self, projection: str, count: int) -> None:
+        self.deliveries.labels(projection).inc(count)
+
+    def observe_lag(self, seconds: float) -> None:
+        self.latency.observe(max(0.0, seconds))
 
     def failed(self, projection: str) -> None:
         self.failures.labels(projection).inc()

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -37,6 +38,8 @@ from shared.projector.projections import Projection
 
 log = logging.getLogger("looma.projector")
 
+METRICS_REFRESH = 1.0  # seconds between backlog queries
+
 
 @dataclass(frozen=True)
 class ProjectorPolicy:
@@ -56,34 +59,49 @@ class Projector:
         self.metrics = metrics
         self.policy = policy
         self.last_cycle: float | None = None
+        self._refreshed = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, sleeping between batches until woken or due."""
+        """Deliver until `stop` is set, sleeping between batches until woken or due.
+
+        The fleet-wide lock is held as a lease of half its TTL, over many batches, so that a busy
+        projector does not pay for the lock on every batch; a dead holder's lease expires by itself.
+        """
         subscription = await self.data.cache.subscribe(OUTBOX_CHANNEL)
         try:
             while not stop.is_set():
                 try:
-                    delivered = await self.run_once()
+                    async with self._lock():
+                        lease_ends = time.monotonic() + self.policy.lock_ttl / 2
+                        while not stop.is_set() and time.monotonic() < lease_ends:
+                            delivered = await self._cycle()
+                            if delivered < self.policy.batch_size:
+                                wait = min(self.policy.idle_poll, max(0.0, lease_ends - time.monotonic()))
+                                await subscription.next(timeout=wait)
                 except LockTimeout:
-                    delivered = 0  # another projector is working
+                    await subscription.next(timeout=self.policy.idle_poll)  # another projector leads
                 except Exception:
                     log.exception("projector cycle failed; retrying")
-                    delivered = 0
-                self.last_cycle = time.time()
-                if delivered < self.policy.batch_size:
-                    await subscription.next(timeout=self.policy.idle_poll)
+                    await asyncio.sleep(self.policy.idle_poll)
         finally:
             await subscription.close()
 
     async def run_once(self) -> int:
-        """Deliver one batch of due events; the number handled."""
-        async with self.data.cache.lock("projector", ttl=self.policy.lock_ttl, wait=self.policy.idle_poll):
-            events = await self._due_events()
-            applied = await self._applied_versions(events)
-            for event in events:
-                await self._deliver(event, applied)
-        if self.metrics is not None:
+        """Deliver one batch of due events under the lock; the number handled."""
+        async with self._lock():
+            return await self._cycle()
+
+    def _lock(self) -> AbstractAsyncContextManager[None]:
+        return self.data.cache.lock("projector", ttl=self.policy.lock_ttl, wait=self.policy.idle_poll)
+
+    async def _cycle(self) -> int:
+        events = await self._due_events()
+        if events:
+            await self._deliver(events, await self._applied_versions(events))
+        self.last_cycle = time.time()
+        if self.metrics is not None and self.last_cycle - self._refreshed >= METRICS_REFRESH:
             await self.metrics.refresh(self.data.relational)
+            self._refreshed = self.last_cycle
         return len(events)
 
     async def _due_events(self) -> list[OutboxEvent]:
@@ -94,8 +112,6 @@ class Projector:
             return [event_from_row(row) for row in (await conn.execute(query)).all()]
 
     async def _applied_versions(self, events: list[OutboxEvent]) -> dict[tuple[str, str, str], int]:
-        if not events:
-            return {}
         keys = {(e.entity_type, e.entity_id) for e in events}
         query = sa.select(projection_state).where(
             sa.tuple_(projection_state.c.entity_type, projection_state.c.entity_id).in_(list(keys)))
@@ -103,55 +119,96 @@ class Projector:
             rows = (await conn.execute(query)).all()
         return {(r.projection, r.entity_type, r.entity_id): r.version for r in rows}
 
-    async def _deliver(self, event: OutboxEvent, applied: dict[tuple[str, str, str], int]) -> None:
-        done: list[str] = []
-        try:
-            for projection in self.projections:
-                key = (projection.name, event.entity_type, event.entity_id)
-                if not projection.concerns(event) or applied.get(key, -1) >= event.version:
+    async def _deliver(self, events: list[OutboxEvent], applied: dict[tuple[str, str, str], int]) -> None:
+        """Apply the batch projection by projection, in bulk; one event at a time only to isolate a failure.
+
+        For each projection only the newest event of each entity is applied: older ones in the same
+        batch are superseded, and so are events older than what the projection already holds.
+        """
+        failures: dict[int, str] = {}
+        chosen: dict[str, list[OutboxEvent]] = {}
+        for projection in self.projections:
+            newest: dict[tuple[str, str], OutboxEvent] = {}
+            for event in events:
+                if not projection.concerns(event) or applied.get((projection.name, *_entity(event)), -1) >= event.version:
                     continue
+                current = newest.get(_entity(event))
+                if current is None or event.version >= current.version:
+                    newest[_entity(event)] = event
+            chosen[projection.name] = list(newest.values())
+        # The stores are independent of each other: write to them side by side.
+        results = await asyncio.gather(*(self._apply(p, chosen[p.name], failures) for p in self.projections))
+        done = {p.name: applied_events for p, applied_events in zip(self.projections, results, strict=True)}
+        failed_entities = {_entity(e) for e in events if e.id in failures}
+        for event in events:
+            if event.id not in failures and _entity(event) in failed_entities:
+                failures[event.id] = "superseded by a newer event of the same entity that failed"
+        await self._record(events, done, failures)
+
+    async def _apply(self, projection: Projection, chosen: list[OutboxEvent], failures: dict[int, str]) -> list[OutboxEvent]:
+        if not chosen:
+            return []
+        try:
+            await projection.apply_many(chosen)
+            return chosen
+        except Exception:
+            pass  # find which events fail, one at a time
+        succeeded = []
+        for event in chosen:
+            try:
                 await projection.apply(event)
-                done.append(projection.name)
-                applied[key] = event.version
-        except Exception as error:
-            await self._record_failure(event, projection.name, error, done)
-            return
-        await self._record_success(event, done)
+                succeeded.append(event)
+            except Exception as error:
+                failures[event.id] = f"{projection.name}: {type(error).__name__}: {error}"[:2000]  # type: ignore[index]
+                if self.metrics is not None:
+                    self.metrics.failed(projection.name)
+        return succeeded
 
-    async def _record_success(self, event: OutboxEvent, projections: list[str]) -> None:
+    async def _record(self, events: list[OutboxEvent], done: dict[str, list[OutboxEvent]],
+                      failures: dict[int, str]) -> None:
         now = time.time()
+        backend = self.data.relational.backend
+        delivered = [e for e in events if e.id not in failures]
         async with self.data.relational.write() as conn:
-            await remember(conn, self.data.relational.backend, event, projections, now)
-            await conn.execute(outbox_events.update().where(outbox_events.c.id == event.id)
-                               .values(status=DONE, delivered_at=now, attempts=event.attempts + 1, last_error=None))
+            for name, applied_events in done.items():
+                await remember(conn, backend, name, applied_events, now)
+            if delivered:
+                await conn.execute(outbox_events.update().where(outbox_events.c.id.in_([e.id for e in delivered]))
+                                   .values(status=DONE, delivered_at=now, attempts=outbox_events.c.attempts + 1,
+                                           last_error=None))
+            for event in events:
+                if event.id in failures:
+                    await self._record_failure(conn, event, failures[event.id], now)
         if self.metrics is not None:
-            self.metrics.delivered(projections, now - (event.created_at or now))
+            for name, applied_events in done.items():
+                self.metrics.delivered(name, len(applied_events))
+            for event in delivered:
+                self.metrics.observe_lag(now - (event.created_at or now))
 
-    async def _record_failure(self, event: OutboxEvent, projection: str, error: Exception, done: list[str]) -> None:
+    async def _record_failure(self, conn: AsyncConnection, event: OutboxEvent, message: str, now: float) -> None:
         attempts = event.attempts + 1
         dead = attempts >= self.policy.max_attempts
         delay = min(self.policy.backoff_base * 2 ** (attempts - 1), self.policy.backoff_max)
-        message = f"{projection}: {type(error).__name__}: {error}"[:2000]
-        now = time.time()
-        async with self.data.relational.write() as conn:
-            await remember(conn, self.data.relational.backend, event, done, now)
-            await conn.execute(outbox_events.update().where(outbox_events.c.id == event.id).values(
-                status=DEAD if dead else PENDING, attempts=attempts, next_attempt_at=now + delay, last_error=message))
+        await conn.execute(outbox_events.update().where(outbox_events.c.id == event.id).values(
+            status=DEAD if dead else PENDING, attempts=attempts, next_attempt_at=now + delay, last_error=message))
         log.warning("outbox event failed" + ("; dead-lettered" if dead else f"; retrying in {delay:.1f}s"),
                     extra={"event_id": event.id, "entity": f"{event.entity_type}/{event.entity_id}",
                            "version": event.version, "attempts": attempts, "error": message})
-        if self.metrics is not None:
-            self.metrics.failed(projection)
 
 
-async def remember(conn: AsyncConnection, backend: str, event: OutboxEvent, projections: list[str], now: float) -> None:
-    """Record that `projections` hold `event.version`, never lowering a newer version."""
-    if not projections:
+def _entity(event: OutboxEvent) -> tuple[str, str]:
+    return event.entity_type, event.entity_id
+
+
+async def remember(conn: AsyncConnection, backend: str, projection: str, events: list[OutboxEvent],
+                   now: float) -> None:
+    """Record that `projection` holds each event's version of its entity, never lowering a newer one."""
+    if not events:
         return
     dialect = postgresql if backend == "postgresql" else sqlite
     insert = dialect.insert(projection_state).values([
-        {"projection": name, "entity_type": event.entity_type, "entity_id": event.entity_id,
-         "version": event.version, "applied_at": now} for name in projections])
+        {"projection": projection, "entity_type": e.entity_type, "entity_id": e.entity_id,
+         "version": e.version, "applied_at": now} for e in events])
     await conn.execute(insert.on_conflict_do_update(
         index_elements=["projection", "entity_type", "entity_id"],
         set_={"version": insert.excluded.version, "applied_at": insert.excluded.applied_at},

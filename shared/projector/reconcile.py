@@ -79,6 +79,6 @@ async def repair(data: UnifiedDataAccess, projections: Sequence[Projection], dri
                     projection_state.c.projection == item.projection,
                     projection_state.c.entity_type == item.event.entity_type,
                     projection_state.c.entity_id == item.event.entity_id))
-                await remember(conn, data.relational.backend, item.event, [item.projection], time.time())
+                await remember(conn, data.relational.backend, item.projection, [item.event], time.time())
             repaired += 1
     return repaired

@@ -44,7 +44,7 @@ BACKENDS = RELATIONAL + ([pytest.param("elasticsearch", marks=pytest.mark.server
 
 ORG, OTHER_ORG = "org-1", "org-2"
 SPEC = IndexSpec("talents", ("title", "summary"), ("city", "stage", "years", "tags"))
-HOSTILE = ["' OR 1=1 --", "'; DROP TABLE fulltext_postings; --", "\"; DELETE FROM fulltext_documents; --"]
+HOSTILE = ["' OR 1=1 --", "'; DROP TABLE fulltext_postings; --", "\"; DELETE FROM talents; --"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -285,21 +285,22 @@ async def test_orgs_never_see_each_others_documents(fulltext: FullTextStore) -> 
     assert await fulltext.versions(SPEC.name, OTHER_ORG) == {"theirs": 1}
 
 
-@pytest.mark.parametrize("hostile", HOSTILE)
-async def test_sql_in_a_query_is_only_words(fulltext: FullTextStore, hostile: str) -> None:
-    await fulltext.index(SPEC.name, [doc("plain", "后端工程师", "熟悉Python"), doc("hostile", hostile)])
+async def test_sql_in_a_query_is_only_words(fulltext: FullTextStore) -> None:
+    await fulltext.index(SPEC.name, [doc("plain", "后端工程师", "熟悉Python")]
+                         + [doc(f"h{i}", hostile) for i, hostile in enumerate(HOSTILE)])
 
-    assert await found(fulltext, hostile) == ["hostile"]
+    for i, hostile in enumerate(HOSTILE):
+        assert await found(fulltext, hostile) == [f"h{i}"], hostile
     assert await found(fulltext, "后端") == ["plain"]
-    assert await fulltext.versions(SPEC.name) == {"plain": 1, "hostile": 1}
+    assert await fulltext.versions(SPEC.name) == {"plain": 1, "h0": 1, "h1": 1, "h2": 1}
 
 
-@pytest.mark.parametrize("wildcard", ["%", "_", "%%", "*", "'", "--"])
-async def test_a_wildcard_or_quote_alone_is_no_query(fulltext: FullTextStore, wildcard: str) -> None:
+async def test_a_wildcard_or_quote_alone_is_no_query(fulltext: FullTextStore) -> None:
     await fulltext.index(SPEC.name, [doc("t1", "后端工程师 100% _underscored_")])
 
-    with pytest.raises(FullTextInputError, match="no words"):
-        await fulltext.search(SPEC.name, ORG, wildcard)
+    for wildcard in ("%", "_", "%%", "*", "'", "--"):
+        with pytest.raises(FullTextInputError, match="no words"):
+            await fulltext.search(SPEC.name, ORG, wildcard)
 
 
 async def test_sql_and_markup_in_content_are_stored_and_found_as_text(fulltext: FullTextStore) -> None:
