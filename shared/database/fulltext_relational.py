@@ -56,6 +56,7 @@ B = 0.75
 FRAGMENT_CHARS = 100  # as Elasticsearch's default fragment_size
 MAX_FRAGMENTS = 5  # per field, as Elasticsearch's default number_of_fragments
 ID_CHUNK = 500  # ids per IN (...): well under SQLite's and asyncpg's parameter limits
+COMPOUND_LIMIT = 400  # selects per UNION ALL; SQLite refuses more than 500
 ROW_CHUNK = 10_000  # rows per executemany, so one huge batch does not build one huge parameter list
 
 metadata = sa.MetaData()
@@ -320,11 +321,11 @@ async def _term_weights(conn: AsyncConnection, index: str, org_id: str, fields: 
         sa.select(stats.field, stats.doc_count, stats.total_length).where(
             stats.index_name == index, stats.org_id == org_id, stats.field.in_(fields)))}
     postings = fulltext_postings.c
-    frequencies = await conn.execute(
+    frequencies = await conn.execute(_union_all([
         sa.select(postings.term, postings.field, sa.func.count().label("df"))
-        .where(postings.index_name == index, postings.org_id == org_id, postings.term.in_(sorted(term_counts)),
+        .where(postings.index_name == index, postings.org_id == org_id, postings.term == term,
                postings.field.in_(fields))
-        .group_by(postings.term, postings.field))
+        .group_by(postings.term, postings.field) for term in sorted(term_counts)]))
     weights = []
     for term, field, df in frequencies:
         count, total_length = totals.get(field, (0, 0))
@@ -337,24 +338,27 @@ async def _term_weights(conn: AsyncConnection, index: str, org_id: str, fields: 
 
 async def _ranked(conn: AsyncConnection, index: str, org_id: str, weights: list[_Weight],
                   wanted: dict[str, list[str]], limit: int) -> list[tuple[str, float, dict[str, str]]]:
-    """The best `limit` documents as (id, score, text fields), ties broken by id."""
-    table = sa.values(sa.column("term", sa.String), sa.column("field", sa.String), sa.column("idf", sa.Float),
-                      sa.column("k", sa.Float), sa.column("per_length", sa.Float), name="weights").data(
-        [(w.term, w.field, w.idf, w.k, w.per_length) for w in weights]).cte("weights")
+    """The best `limit` documents as (id, score, text fields), ties broken by id.
+
+    Each (term, field) reads its own key range of the postings, so the plan is the same on both
+    databases whatever their statistics say (PostgreSQL without fresh ANALYZE would otherwise
+    scan all of an org's postings); the per-posting scores are summed per document.
+    """
     postings = fulltext_postings.c
     tf = sa.cast(postings.tf, sa.Float)
-    score = sa.func.sum(table.c.idf * tf / (tf + table.c.k + table.c.per_length * postings.length)).label("score")
-    scored = (sa.select(postings.doc_key, score)
-              .select_from(fulltext_postings.join(table, sa.and_(table.c.term == postings.term,
-                                                                  table.c.field == postings.field)))
-              .where(postings.index_name == index, postings.org_id == org_id))
+    parts = _union_all([
+        sa.select(postings.doc_key, (_float(w.idf) * tf / (tf + _float(w.k) + _float(w.per_length) * postings.length))
+                  .label("score"))
+        .where(postings.index_name == index, postings.org_id == org_id, postings.term == w.term,
+               postings.field == w.field) for w in weights]).subquery("parts")
+    scored = sa.select(parts.c.doc_key, sa.func.sum(parts.c.score).label("score"))
     for field, values in sorted(wanted.items()):
         kept = fulltext_filters.c
         # "+ 0": filter while reading each term's postings, rather than let SQLite look up every
         # (term, field, key) of the filtered keys, which is many times slower for a broad filter.
-        scored = scored.where((postings.doc_key + 0).in_(sa.select(kept.doc_key).where(
+        scored = scored.where((parts.c.doc_key + 0).in_(sa.select(kept.doc_key).where(
             kept.index_name == index, kept.org_id == org_id, kept.field == field, kept.value.in_(values))))
-    scored = scored.group_by(postings.doc_key).cte("scored")
+    scored = scored.group_by(parts.c.doc_key).cte("scored")
     # Only documents scoring at least the limit-th best need their id, to break ties by it.
     cutoff = sa.select(scored.c.score).order_by(scored.c.score.desc()).limit(1).offset(limit - 1).scalar_subquery()
     docs = fulltext_documents.c
@@ -364,6 +368,20 @@ async def _ranked(conn: AsyncConnection, index: str, org_id: str, weights: list[
              .where(scored.c.score >= sa.func.coalesce(cutoff, -1.0))
              .order_by(scored.c.score.desc(), docs.id).limit(limit))
     return [(row.id, row.score, row.fields) for row in await conn.execute(query)]
+
+
+def _float(value: float) -> Any:
+    return sa.literal(value, sa.Float)
+
+
+def _union_all(selects: list[Any]) -> Any:
+    """UNION ALL of any number of selects, nested so that no compound exceeds SQLite's limit of 500."""
+    while len(selects) > 1:
+        groups = [selects[start:start + COMPOUND_LIMIT] for start in range(0, len(selects), COMPOUND_LIMIT)]
+        if len(groups) == 1:
+            return sa.union_all(*groups[0])
+        selects = [sa.select(sa.union_all(*group).subquery()) if len(group) > 1 else group[0] for group in groups]
+    return selects[0]
 
 
 def _highlights(spec: IndexSpec, fields: dict[str, str], terms: set[str]) -> dict[str, list[str]]:
