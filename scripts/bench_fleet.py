@@ -4,7 +4,7 @@
 
 Each run starts `looma up` on a fresh temporary directory and its own ports, waits until the
 gateway lists every upstream healthy, lets the fleet idle for a few seconds, sums the resident
-memory of the supervisor and its nine services, and stops it.
+memory of the supervisor and every process it runs, and stops it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.e2e.fleet import free_port_offset  # noqa: E402
 IDLE_SECONDS = 5.0
 
 
-def one_run() -> tuple[float, float, float]:
+def one_run() -> tuple[float, float, float, int]:
     offset = free_port_offset()
     gateway = f"http://127.0.0.1:{GATEWAY.port + offset}/api/v1/services"
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,7 +56,7 @@ def one_run() -> tuple[float, float, float]:
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
-    return ready, rss, uss
+    return ready, rss, uss, len(tree)
 
 
 def main() -> None:
@@ -64,8 +64,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     results = [one_run() for _ in range(args.runs)]
-    for i, (ready, rss, uss) in enumerate(results, 1):
-        print(f"run {i}: all-ready {ready:.2f} s, idle RSS {rss:.0f} MiB (USS {uss:.0f} MiB), 10 processes")
+    for i, (ready, rss, uss, processes) in enumerate(results, 1):
+        print(f"run {i}: all-ready {ready:.2f} s, idle RSS {rss:.0f} MiB (USS {uss:.0f} MiB), {processes} processes")
     print(f"median: all-ready {statistics.median(r[0] for r in results):.2f} s, "
           f"idle RSS {statistics.median(r[1] for r in results):.0f} MiB, "
           f"USS {statistics.median(r[2] for r in results):.0f} MiB")

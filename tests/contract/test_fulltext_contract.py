@@ -356,6 +356,13 @@ async def test_an_oversized_or_empty_query_is_refused(fulltext: FullTextStore) -
     assert await found(fulltext, "后端" + " " * (MAX_QUERY_CHARS - 2)) == ["t1"]
 
 
+async def test_a_long_query_of_many_distinct_terms_is_searched(fulltext: FullTextStore) -> None:
+    text = "".join(chr(0x4E00 + i) for i in range(MAX_QUERY_CHARS // 2))  # 499 distinct bigrams
+    await fulltext.index(SPEC.name, [doc("all", "后端", text), doc("part", "前端", text[:40]), doc("none", "前端")])
+
+    assert await found(fulltext, text) == ["all", "part"]
+
+
 async def test_a_limit_out_of_range_is_refused(fulltext: FullTextStore) -> None:
     for limit in (0, -1, 1_000_000):
         with pytest.raises(FullTextInputError, match="limit"):
