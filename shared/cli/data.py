@@ -38,17 +38,21 @@ def reconcile(data_dir: DataDir = None,
     from shared.projector.projections import all_projections
     from shared.projector.reconcile import find_drift, repair
 
-    async def work(data: UnifiedDataAccess) -> tuple[list, int]:
+    async def work(data: UnifiedDataAccess) -> tuple[list, tuple[int, list[str]]]:
         projections = all_projections(data)
         drift = await find_drift(data, projections)
-        return drift, 0 if dry_run else await repair(data, projections, drift)
+        return drift, (0, []) if dry_run else await repair(data, projections, drift)
 
-    drift, repaired = with_data(data_dir, work)
+    drift, (repaired, failed) = with_data(data_dir, work)
     for item in drift:
         typer.echo(f"{item.projection:<9} {item.target:<14} {item.entity_id:<38} "
                    f"source {item.expected if item.expected is not None else 'deleted':<8} "
                    f"projection {item.found if item.found is not None else 'missing':<8} {item.action}")
+    for reason in failed:
+        typer.echo(f"not repaired: {reason}", err=True)
     typer.echo(f"{len(drift)} drifted, {repaired} repaired" + (" (dry run)" if dry_run else ""))
+    if failed:
+        raise typer.Exit(1)
 
 
 @outbox.command("status")
