@@ -60,7 +60,8 @@ SENTENCES_CN = ["{years}年{cn}经验，熟悉{en}与{en2}。", "曾在{company}
                 "参与{company}{cn}平台建设，使用{en}和{en2}。", "具备良好的沟通能力和团队合作精神。",
                 "期望在{city}从事{cn}方向的工作。"]
 SENTENCES_EN = ["Built {cn_en} services with {en} and {en2} at {company}.", "{years} years of experience in {en}.",
-                "Led a team of {team} engineers working on {en2}.", "Strong background in {en} and distributed systems."]
+                "Led a team of {team} engineers working on {en2}.",
+                "Strong background in {en} and distributed systems."]
 
 CHINESE_QUERIES = ["后端", "后端工程师", "分布式系统", "机器学习 推荐系统", "高并发 微服务", "产品经理",
                    "自然语言处理", "数据仓库", "杭州 架构师", "支付系统 风控", "团队管理", "熟悉Python与Go"]

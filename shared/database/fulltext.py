@@ -5,6 +5,10 @@ characters become overlapping bigrams (a lone character stays a unigram), other 
 into lower-cased words. A 2-character query such as 后端 therefore finds 资深后端工程师.
 `analyse` is that analysis; the relational implementation and the tests share it.
 
+The checks every implementation applies before writing or searching (`check_spec`,
+`check_document`, `query_terms`, `query_filter_values`, `check_limit`) live here too, so that all
+of them refuse the same input with the same message.
+
 Implementations: `RelationalFullText` (the relational DB, analysed in application code, the
 embedded default) and `ElasticFullText` (the async Elasticsearch client, `cjk` analyzer), both
 passing tests/contract/test_fulltext_contract.py.
@@ -167,8 +171,11 @@ def check_document(document: Document, spec: IndexSpec | None = None) -> None:
         raise FullTextInputError(f"{where}: org_id must be a string of 1 to {MAX_ORG_ID_CHARS} characters")
     if not _storable(document.id) or not _storable(document.org_id):
         raise FullTextInputError(f"{where}: id and org_id may not hold NUL or unpaired surrogate characters")
-    if not isinstance(document.version, int) or isinstance(document.version, bool):
-        raise FullTextInputError(f"{where}: version must be an integer")
+    if not isinstance(document.version, int) or isinstance(document.version, bool) or \
+            not 0 <= document.version < 2**63:
+        raise FullTextInputError(f"{where}: version must be an integer from 0 to 2**63 - 1")
+    if not isinstance(document.fields, Mapping) or not isinstance(document.filters, Mapping):
+        raise FullTextInputError(f"{where}: fields and filters must be mappings of name to value")
     total = 0
     for name, value in document.fields.items():
         if value is not None and not isinstance(value, str):

@@ -108,6 +108,7 @@ class ElasticFullText:
         if not latest:
             return
         spec = await self._spec(index, lambda spec: [check_document(d, spec) for d in latest.values()])
+        await self._refuse_other_orgs_ids(spec.name, latest)
         actions = [{"_op_type": "index", "_index": self.es_index(spec.name), "_id": document.id,
                     "_source": _source(document)} for document in latest.values()]
         await async_bulk(self.client, actions, refresh="wait_for")
@@ -165,6 +166,13 @@ class ElasticFullText:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+    async def _refuse_other_orgs_ids(self, index: str, documents: dict[str, Document]) -> None:
+        """Refuse ids another org holds, as the relational store does (checked, not locked: ids are UUIDs)."""
+        response = await self.client.mget(index=self.es_index(index), ids=list(documents), source=["org_id"])
+        for found in response["docs"]:
+            if found.get("found") and found["_source"]["org_id"] != documents[found["_id"]].org_id:
+                raise FullTextInputError(f"document {found['_id']!r}: the id belongs to another org in index {index!r}")
 
     async def _spec(self, index: str, check: Any = None) -> IndexSpec:
         """The index's spec, from this process's memory or from the mapping's _meta.

@@ -8,7 +8,7 @@ since neither can analyse Chinese. Tables (migration 0005_fulltext):
 - fulltext_documents: by (index, id): a small integer key, org, version, the original text (for
   highlights), filters, each field's length, and the terms and keywords it was indexed under;
 - fulltext_postings: (index, org, term, field, doc_key) with the term frequency and field length;
-- fulltext_filters: (index, org, field, keyword value, doc_key);
+- fulltext_filters: (index, org, field, doc_key, keyword value), probed per matching document;
 - fulltext_stats: per (index, org, field), the document count and total length BM25 needs.
 
 Postings name a document by its integer key, not its id (a UUID), which halves their size, and are
@@ -99,8 +99,8 @@ fulltext_filters = sa.Table(
     sa.Column("index_name", sa.String(64), primary_key=True),
     sa.Column("org_id", sa.String(64), primary_key=True),
     sa.Column("field", sa.String(64), primary_key=True),
-    sa.Column("value", sa.String(256), primary_key=True),
     sa.Column("doc_key", sa.BigInteger, primary_key=True),
+    sa.Column("value", sa.String(256), primary_key=True),
 )
 fulltext_stats = sa.Table(
     "fulltext_stats",
@@ -158,7 +158,7 @@ class RelationalFullText:
             for document in latest.values():
                 check_document(document, spec)
             deltas = _Deltas()
-            await _remove(conn, index, list(latest), deltas)
+            await _remove(conn, index, list(latest), deltas, owners={d.id: d.org_id for d in latest.values()})
             keyed = list(zip(range(first_key, first_key + len(analysed)), analysed, strict=True))
             await conn.execute(fulltext_documents.insert(), [
                 {"index_name": index, "id": a.document.id, "doc_key": key, "org_id": a.document.org_id,
@@ -168,7 +168,7 @@ class RelationalFullText:
                 (index, a.document.org_id, term, field, key, tf, a.lengths[field])
                 for key, a in keyed for term, field, tf in a.postings))
             await _insert(conn, fulltext_filters, sorted(
-                (index, a.document.org_id, field, value, key)
+                (index, a.document.org_id, field, key, value)
                 for key, a in keyed for field, values in a.keywords.items() for value in values))
             await conn.execute(fulltext_indexes.update().where(fulltext_indexes.c.name == index).values(
                 next_doc_key=first_key + len(keyed)))
@@ -218,23 +218,29 @@ class RelationalFullText:
 
 
 async def _remove(conn: AsyncConnection, index: str, ids: list[str], deltas: _Deltas,
-                  org_id: str | None = None) -> int:
-    """Delete the documents with these ids (in `org_id` only, when given) with their postings and keywords."""
+                  org_id: str | None = None, owners: dict[str, str] | None = None) -> int:
+    """Delete the documents with these ids (in `org_id` only, when given) with their postings and keywords.
+
+    With `owners` (id to the org about to write it), an id another org holds is refused, before
+    anything is deleted, so that one tenant can never replace another's document.
+    """
     docs = fulltext_documents.c
     keys: list[int] = []
     postings: list[tuple[str, str, str, str, int]] = []
-    keywords: list[tuple[str, str, str, str, int]] = []
+    keywords: list[tuple[str, str, str, int, str]] = []
     for chunk in _chunks(ids):
-        query = sa.select(docs.doc_key, docs.org_id, docs.lengths, docs.terms, docs.keywords).where(
+        query = sa.select(docs.id, docs.doc_key, docs.org_id, docs.lengths, docs.terms, docs.keywords).where(
             docs.index_name == index, docs.id.in_(chunk))
         if org_id is not None:
             query = query.where(docs.org_id == org_id)
         for row in await conn.execute(query):
+            if owners is not None and owners[row.id] != row.org_id:
+                raise FullTextInputError(f"document {row.id!r}: the id belongs to another org in index {index!r}")
             keys.append(row.doc_key)
             deltas.add(row.org_id, row.lengths, -1)
             postings.extend((index, row.org_id, term, field, row.doc_key)
                             for field, terms in row.terms.items() for term in terms)
-            keywords.extend((index, row.org_id, field, value, row.doc_key)
+            keywords.extend((index, row.org_id, field, row.doc_key, value)
                             for field, values in row.keywords.items() for value in values)
     if not keys:
         return 0
@@ -243,8 +249,8 @@ async def _remove(conn: AsyncConnection, index: str, ids: list[str], deltas: _De
         p.index_name == key("i"), p.org_id == key("o"), p.term == key("t"), p.field == key("f"),
         p.doc_key == key("k")), "iotfk", sorted(postings))
     await _execute_many(conn, fulltext_filters.delete().where(
-        f.index_name == key("i"), f.org_id == key("o"), f.field == key("f"), f.value == key("v"),
-        f.doc_key == key("k")), "iofvk", sorted(keywords))
+        f.index_name == key("i"), f.org_id == key("o"), f.field == key("f"), f.doc_key == key("k"),
+        f.value == key("v")), "iofkv", sorted(keywords))
     for start in range(0, len(keys), ID_CHUNK):
         await conn.execute(fulltext_documents.delete().where(
             docs.index_name == index, docs.doc_key.in_(keys[start:start + ID_CHUNK])))
@@ -285,7 +291,7 @@ def _analysed(document: Document) -> AnalysedDocument:
         lengths[field] = len(terms)
         postings.extend((term, field, tf) for term, tf in Counter(terms).items())
     keywords = {field: sorted(set(document_filter_values(field, value))) for field, value in document.filters.items()}
-    return AnalysedDocument(document, postings, lengths, {field: values for field, values in keywords.items() if values})
+    return AnalysedDocument(document, postings, lengths, {field: kept for field, kept in keywords.items() if kept})
 
 
 async def _index_row(conn: AsyncConnection, name: str, lock: bool = False) -> tuple[IndexSpec, int] | None:
@@ -354,10 +360,12 @@ async def _ranked(conn: AsyncConnection, index: str, org_id: str, weights: list[
     scored = sa.select(parts.c.doc_key, sa.func.sum(parts.c.score).label("score"))
     for field, values in sorted(wanted.items()):
         kept = fulltext_filters.c
-        # "+ 0": filter while reading each term's postings, rather than let SQLite look up every
-        # (term, field, key) of the filtered keys, which is many times slower for a broad filter.
-        scored = scored.where((parts.c.doc_key + 0).in_(sa.select(kept.doc_key).where(
-            kept.index_name == index, kept.org_id == org_id, kept.field == field, kept.value.in_(values))))
+        allowed = sa.select(kept.doc_key).where(kept.index_name == index, kept.org_id == org_id,
+                                                kept.field == field, kept.value.in_(values))
+        # Inside CASE, IN (subquery) is one set built once and probed per matching posting, on both
+        # databases. As a plain condition, SQLite would seek every posting of every allowed key, and
+        # PostgreSQL would make it a join, which with stale statistics rescans the set per posting.
+        scored = scored.where(sa.case((parts.c.doc_key.in_(allowed), 1), else_=0) == 1)
     scored = scored.group_by(parts.c.doc_key).cte("scored")
     # Only documents scoring at least the limit-th best need their id, to break ties by it.
     cutoff = sa.select(scored.c.score).order_by(scored.c.score.desc()).limit(1).offset(limit - 1).scalar_subquery()
@@ -419,7 +427,8 @@ def highlight(text: str, terms: set[str]) -> list[str]:
         before = min(first - floor, room // 2)
         after = min(ceiling - last, room - before)
         before = min(first - floor, room - after)
-        begin, finish = _word_boundary_after(text, first - before, first), _word_boundary_before(text, last + after, last)
+        begin = _word_boundary_after(text, first - before, first)
+        finish = _word_boundary_before(text, last + after, last)
         pieces, position = [], begin
         for start, end in group:
             pieces += [text[position:start].translate(_HTML), "<em>", text[start:end].translate(_HTML), "</em>"]

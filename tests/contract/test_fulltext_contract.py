@@ -285,6 +285,17 @@ async def test_orgs_never_see_each_others_documents(fulltext: FullTextStore) -> 
     assert await fulltext.versions(SPEC.name, OTHER_ORG) == {"theirs": 1}
 
 
+async def test_an_id_another_org_holds_is_refused_and_its_document_kept(fulltext: FullTextStore) -> None:
+    await fulltext.index(SPEC.name, [doc("t1", "后端工程师", org=OTHER_ORG)])
+
+    with pytest.raises(FullTextInputError, match="another org"):
+        await fulltext.index(SPEC.name, [doc("t2", "前端"), doc("t1", "产品经理", org=ORG)])
+
+    assert await fulltext.versions(SPEC.name) == {"t1": 1}
+    assert await found(fulltext, "后端", org=OTHER_ORG) == ["t1"]
+    assert await found(fulltext, "产品") == []
+
+
 async def test_sql_in_a_query_is_only_words(fulltext: FullTextStore) -> None:
     await fulltext.index(SPEC.name, [doc("plain", "后端工程师", "熟悉Python")]
                          + [doc(f"h{i}", hostile) for i, hostile in enumerate(HOSTILE)])
@@ -313,6 +324,15 @@ async def test_sql_and_markup_in_content_are_stored_and_found_as_text(fulltext: 
     assert [plain(fragment) for fragment in hit.highlights["title"]] == [HOSTILE[2]]
     assert await fulltext.delete(SPEC.name, ORG, ["h0"]) == 1
     assert sorted(await found(fulltext, "后端")) == ["h1", "h2"]
+
+
+async def test_emoji_nul_and_control_characters_are_stored_as_text(fulltext: FullTextStore) -> None:
+    title = "后端工程师 🚀👩🏽‍💻 \x00 tab\there \u200b零宽"
+    await fulltext.index(SPEC.name, [doc("t1", title, "熟悉 Python\r\n")])
+
+    [hit] = await fulltext.search(SPEC.name, ORG, "后端 python")
+    assert [plain(fragment) for fragment in hit.highlights["title"]] == [title]
+    assert await found(fulltext, "tab") == ["t1"]
 
 
 async def test_an_oversized_document_anywhere_in_a_batch_writes_nothing(fulltext: FullTextStore) -> None:

@@ -61,8 +61,8 @@ def upgrade() -> None:
         sa.Column("index_name", sa.String(64), primary_key=True),
         sa.Column("org_id", sa.String(64), primary_key=True),
         sa.Column("field", sa.String(64), primary_key=True),
-        sa.Column("value", sa.String(256), primary_key=True),
         sa.Column("doc_key", sa.BigInteger(), primary_key=True),
+        sa.Column("value", sa.String(256), primary_key=True),
         sqlite_with_rowid=False,
     )
     op.create_table(
