@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
+from shared.utils.text import utf8_encodable
+
 MAX_DOCUMENT_CHARS = 200_000  # all text fields of one document together
 MAX_QUERY_CHARS = 1_000
 MAX_TERM_CHARS = 255  # longer words are cut into pieces of this length, as Elasticsearch's standard tokenizer does
@@ -180,7 +182,7 @@ def check_document(document: Document, spec: IndexSpec | None = None) -> None:
     for name, value in document.fields.items():
         if value is not None and not isinstance(value, str):
             raise FullTextInputError(f"{where}: field {name!r} must be text, not {type(value).__name__}")
-        if value and not _encodable(value):
+        if value and not utf8_encodable(value):
             raise FullTextInputError(f"{where}: field {name!r} holds an unpaired surrogate, which is not text")
         total += len(value or "")
     if total > MAX_DOCUMENT_CHARS:
@@ -257,17 +259,9 @@ def check_limit(limit: int) -> None:
         raise FullTextInputError(f"limit must be an integer from 1 to {MAX_SEARCH_LIMIT}, not {limit!r}")
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _storable(key: str) -> bool:
     """A key both PostgreSQL (no NUL in text) and Elasticsearch (UTF-8 only) can hold."""
-    return "\x00" not in key and _encodable(key)
+    return "\x00" not in key and utf8_encodable(key)
 
 
 def open_fulltext(elasticsearch_url: str | None, relational: Any) -> FullTextStore:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.database.relational import RelationalStore
 from shared.database.vectors import CollectionSpec, Filters, VectorHit, VectorInputError, VectorRecord, normalised
+from shared.utils.text import utf8_encodable
 
 if TYPE_CHECKING:
     import numpy as np  # imported where used: every service opens this store, few of them search
@@ -128,7 +129,7 @@ def checked_key(value: Any, what: str, limit: int) -> str:
         raise VectorInputError(f"{what} must be a non-empty string, got {value!r}")
     if len(value) > limit:
         raise VectorInputError(f"{what} is {len(value)} characters long, at most {limit} allowed")
-    if "\x00" in value or not _encodable(value):
+    if "\x00" in value or not utf8_encodable(value):
         raise VectorInputError(f"{what} {value!r} holds a NUL or an unpaired surrogate")
     return value
 
@@ -197,7 +198,7 @@ def _json_metadata(value: Any) -> dict[str, Any]:
         text = json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise VectorInputError(f"metadata is not JSON: {error}") from None
-    if not _encodable(text):
+    if not utf8_encodable(text):
         raise VectorInputError("metadata holds an unpaired surrogate")
     return json.loads(text)
 
@@ -206,14 +207,6 @@ def _checked_version(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise VectorInputError(f"version {value!r} must be a non-negative 64-bit integer")
     return value
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # --- One org's vectors in memory ---------------------------------------------------------------
