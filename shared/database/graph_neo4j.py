@@ -43,13 +43,12 @@ from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
 
 from shared.database.graph import Edge, GraphInputError, Node, Path, check_depth, check_label
 from shared.database.graph_relational import (
-    check_limit,
     checked_edge_keys,
     checked_edges,
     checked_ids,
     checked_names,
+    checked_neighbour_filters,
     checked_nodes,
-    checked_where,
     edge_key,
     path_order,
 )
@@ -195,23 +194,19 @@ class Neo4jGraph:
         where: Mapping[str, Any] | None = None,
         limit: int = 100,
     ) -> list[Node]:
-        check_depth(depth)
-        types = checked_names(edge_types, "edge type")
-        wanted_labels = checked_names(labels, "label")
-        conditions = checked_where(where)
-        check_limit(limit)
-        if types == [] or wanted_labels == []:
+        checked = checked_neighbour_filters(depth, edge_types, labels, where, limit)
+        if checked.excludes_everything:
             return []
         filters = ["m.org_id = $org_id", "m.id <> s.id", "all(x IN nodes(p) WHERE x.org_id = $org_id)"]
         parameters: dict[str, Any] = {"id": node_id, "org_id": org_id, "limit": limit}
-        if wanted_labels is not None:
+        if checked.labels is not None:
             filters.append("m.label IN $labels")
-            parameters["labels"] = wanted_labels
-        for i, (name, value) in enumerate(sorted(conditions.items())):
+            parameters["labels"] = checked.labels
+        for i, (name, value) in enumerate(sorted(checked.where.items())):
             filters.append(f"m.p_{name} = $where_{i}")  # name checked by checked_where
             parameters[f"where_{i}"] = value
         query = (f"MATCH (s:LoomaNode {{id: $id, org_id: $org_id}}) "
-                 f"MATCH p = (s)-[{_hops(types, 1, depth)}]-(m:LoomaNode) "
+                 f"MATCH p = (s)-[{_hops(checked.types, 1, depth)}]-(m:LoomaNode) "
                  f"WHERE {' AND '.join(filters)} "
                  f"WITH m, min(length(p)) AS distance "
                  f"RETURN {NODE_FIELDS.format(v='m')} AS node, distance ORDER BY distance, m.id LIMIT $limit")

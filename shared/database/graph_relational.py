@@ -22,6 +22,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -202,6 +203,27 @@ def check_limit(limit: int) -> int:
     return limit
 
 
+@dataclass(frozen=True)
+class NeighbourFilters:
+    types: list[str] | None  # None: any edge type
+    labels: list[str] | None  # None: any label
+    where: dict[str, Any]
+
+    @property
+    def excludes_everything(self) -> bool:
+        """An empty list of types or labels, as opposed to none given, matches no node."""
+        return self.types == [] or self.labels == []
+
+
+def checked_neighbour_filters(depth: int, edge_types: Sequence[str] | None, labels: Sequence[str] | None,
+                              where: Mapping[str, Any] | None, limit: int) -> NeighbourFilters:
+    """The `neighbours` arguments both stores accept, checked the same way."""
+    check_depth(depth)
+    check_limit(limit)
+    return NeighbourFilters(checked_names(edge_types, "edge type"), checked_names(labels, "label"),
+                            checked_where(where))
+
+
 def json_equal(stored: Any, wanted: Any) -> bool:
     """Equality as JSON sees it: numbers by value whatever their type, booleans only with booleans."""
     if isinstance(stored, bool) or isinstance(wanted, bool):
@@ -333,12 +355,8 @@ class RelationalGraph:
         where: Mapping[str, Any] | None = None,
         limit: int = 100,
     ) -> list[Node]:
-        check_depth(depth)
-        types = checked_names(edge_types, "edge type")
-        wanted_labels = checked_names(labels, "label")
-        conditions = checked_where(where)
-        check_limit(limit)
-        if types == [] or wanted_labels == []:
+        filters = checked_neighbour_filters(depth, edge_types, labels, where, limit)
+        if filters.excludes_everything:
             return []
         found: list[Node] = []
         async with self.relational.read() as conn:
@@ -347,13 +365,14 @@ class RelationalGraph:
             seen = {node_id}
             frontier = [node_id]
             for _ in range(depth):
-                reached = sorted({other for _, other, _ in await _adjacent(conn, org_id, frontier, types)} - seen)
+                reached = sorted({other for _, other, _ in await _adjacent(conn, org_id, frontier, filters.types)}
+                                 - seen)
                 if not reached:
                     break
                 seen.update(reached)
                 # Nodes come out by distance, then id: a level that fills the limit ends the walk.
-                level = await _nodes(conn, org_id, reached, wanted_labels)
-                found.extend(level[key] for key in sorted(level) if matches(level[key].properties, conditions))
+                level = await _nodes(conn, org_id, reached, filters.labels)
+                found.extend(level[key] for key in sorted(level) if matches(level[key].properties, filters.where))
                 if len(found) >= limit:
                     break
                 frontier = reached
