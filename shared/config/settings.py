@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, HttpUrl, field_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,9 @@ class StaticInstance(BaseModel):
     service: str
     url: HttpUrl
     prefixes: list[str] = Field(default_factory=list)
+
+
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "password", "admin", "example"})
 
 
 class LoomaSettings(BaseSettings):
@@ -46,8 +49,26 @@ class LoomaSettings(BaseSettings):
     graceful_shutdown_timeout: float = Field(default=15.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    auth_url: str | None = None
+    auth_issuer: str = "looma"
+    auth_audience: str = "looma-api"
+    auth_algorithm: Literal["EdDSA", "RS256"] = "EdDSA"
+    access_token_ttl: int = Field(default=900, ge=30, le=86400)
+    refresh_token_ttl: int = Field(default=14 * 86400, ge=300)
+    invitation_ttl: int = Field(default=7 * 86400, ge=300)
+    token_leeway: float = Field(default=30.0, ge=0, le=300)
+    public_url: str | None = None
+    service_client_id: str = "looma-fleet"
+    service_client_secret: SecretStr | None = None
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+    login_attempts_per_account: int = Field(default=5, ge=1)
+    login_attempts_per_ip: int = Field(default=30, ge=1)
+    login_window: int = Field(default=900, ge=1)
+
     @field_validator("database_url", "redis_url", "neo4j_url", "weaviate_url", "elasticsearch_url", "gateway_url",
-                     "advertise_host", mode="before")
+                     "advertise_host", "auth_url", "public_url", "service_client_secret", "bootstrap_admin_email",
+                     "bootstrap_admin_password", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -56,6 +77,23 @@ class LoomaSettings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> LoomaSettings:
+        if self.env != "production":
+            return self
+        for name in ("service_client_secret", "bootstrap_admin_password"):
+            secret = getattr(self, name)
+            if secret is not None and (len(secret.get_secret_value()) < 16
+                                       or secret.get_secret_value().lower() in PLACEHOLDER_SECRETS):
+                raise ValueError(f"LOOMA_{name.upper()} looks like a placeholder; production needs a real secret "
+                                 "of 16 characters or more")
+        return self
+
+    @property
+    def auth_base_url(self) -> str | None:
+        """Where this process reaches the auth service: its own URL if set, else the gateway."""
+        return self.auth_url or self.gateway_url
 
     @property
     def sqlalchemy_url(self) -> str:

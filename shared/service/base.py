@@ -21,6 +21,11 @@ from shared.database import UnifiedDataAccess
 from shared.fleet import ServiceSpec
 from shared.monitoring.logging import log_config
 from shared.monitoring.metrics import ServiceMetrics
+from shared.service.auth.access import enforce_declared_access, public
+from shared.service.auth.denylist import Denylist
+from shared.service.auth.jwks import http_jwks
+from shared.service.auth.service_token import ServiceToken
+from shared.service.auth.verifier import JwksSource, TokenVerifier
 from shared.service.context import LoomaApp, ServiceContext
 from shared.service.health import ReadinessCheck, health_blueprint, readiness
 from shared.service.observability import LoomaRequest, install_observability
@@ -44,6 +49,11 @@ class BaseAIService:
         """Checks beyond the stores' that must pass before /ready answers 200 (a model loaded...)."""
         return {}
 
+    def jwks_source(self, app: LoomaApp) -> JwksSource | None:
+        """Where this service's verifier fetches public keys: the auth service, or the gateway before it."""
+        base = self.settings.auth_base_url
+        return http_jwks(base) if base else None
+
     def create_app(self) -> LoomaApp:
         settings, spec = self.settings, self.spec
         ctx = self.context_type(settings=settings, spec=spec, metrics=ServiceMetrics(spec.name))
@@ -62,6 +72,13 @@ class BaseAIService:
         )
         app.extend()
         install_observability(app)
+        app.ctx.verifier = TokenVerifier(issuer=settings.auth_issuer, audience=settings.auth_audience,
+                                         jwks=self.jwks_source(app), denylist=Denylist(lambda: app.ctx.store.cache),
+                                         leeway=settings.token_leeway)
+        app.on_request(enforce_declared_access, priority=50)
+        secret, auth_base = settings.service_client_secret, settings.auth_base_url
+        if secret is not None and auth_base:
+            app.ctx.service_token = ServiceToken(auth_base, settings.service_client_id, secret.get_secret_value())
         app.ctx.extra_checks = lambda: self.readiness_checks(app)
         app.blueprint(health_blueprint(app.ctx.extra_checks))
         app.add_route(_openapi_json, "/openapi.json", name="openapi_json")
@@ -80,15 +97,20 @@ class BaseAIService:
                               single_process=True, access_log=False, motd=False)
 
 
+@public
 async def _openapi_json(request):  # type: ignore[no-untyped-def]
     return json(SpecificationBuilder().build(request.app).serialize())
 
 
 async def _open_data(app: LoomaApp) -> None:
     app.ctx.data = UnifiedDataAccess.from_settings(app.ctx.settings)
+    if app.ctx.verifier is not None:
+        app.ctx.verifier.denylist.start()
 
 
 async def _close_data(app: LoomaApp) -> None:
+    if app.ctx.verifier is not None:
+        await app.ctx.verifier.denylist.stop()
     if app.ctx.data is not None:
         await app.ctx.data.close()
 
@@ -104,6 +126,7 @@ async def _start_registration(app: LoomaApp) -> None:
         interval=settings.heartbeat_interval,
         ttl=settings.heartbeat_ttl,
         is_ready=lambda: _is_ready(app),
+        token=app.ctx.service_token,
     )
     app.add_task(app.ctx.registration.run(), name="gateway-registration")
 

@@ -16,6 +16,8 @@ from shared.fleet import ServiceSpec
 from shared.monitoring.metrics import ServiceMetrics
 
 if TYPE_CHECKING:
+    from shared.service.auth.service_token import ServiceToken
+    from shared.service.auth.verifier import TokenVerifier
     from shared.service.health import ReadinessCheck
     from shared.service.registration import GatewayRegistration
 
@@ -30,6 +32,8 @@ class ServiceContext:
     started_at: float = field(default_factory=time.time)
     data: UnifiedDataAccess | None = None
     registration: GatewayRegistration | None = None
+    verifier: TokenVerifier | None = None
+    service_token: ServiceToken | None = None
     extra_checks: Callable[[], dict[str, ReadinessCheck]] = dict
 
     @property

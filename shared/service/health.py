@@ -12,6 +12,7 @@ from sanic.response import json, raw
 from sanic_ext import openapi
 
 from shared.database import UnifiedDataAccess
+from shared.service.auth.access import public
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -20,12 +21,14 @@ def health_blueprint(extra_checks: Callable[[], dict[str, ReadinessCheck]]) -> B
     bp = Blueprint("health")
 
     @bp.get("/health")
+    @public
     @openapi.summary("Liveness: the process answers")
     async def health(request: Request) -> HTTPResponse:
         ctx = request.app.ctx
         return json({"status": "ok", "service": ctx.spec.name, "uptime_s": round(time.time() - ctx.started_at, 1)})
 
     @bp.get("/ready")
+    @public
     @openapi.summary("Readiness: every dependency reachable, with per-dependency detail")
     async def ready(request: Request) -> HTTPResponse:
         is_ready, checks = await readiness(request.app.ctx.store, extra_checks())
@@ -33,6 +36,7 @@ def health_blueprint(extra_checks: Callable[[], dict[str, ReadinessCheck]]) -> B
         return json(body, status=200 if is_ready else 503)
 
     @bp.get("/metrics")
+    @public
     @openapi.summary("Prometheus metrics")
     async def metrics(request: Request) -> HTTPResponse:
         payload, content_type = request.app.ctx.metrics.exposition()

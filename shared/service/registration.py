@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from shared.fleet import instance_id
+from shared.service.auth.service_token import ServiceToken, ServiceTokenError
 
 log = logging.getLogger("looma.registration")
 
@@ -28,6 +29,7 @@ class GatewayRegistration:
     interval: float
     ttl: float
     is_ready: Callable[[], Awaitable[bool]]
+    token: ServiceToken | None = None  # the gateway's registry needs a service token
 
     def __post_init__(self) -> None:
         self.instance_id = instance_id(self.service, self.url)
@@ -56,15 +58,23 @@ class GatewayRegistration:
         finally:
             await self._session.close()
 
+    async def _headers(self) -> dict[str, str]:
+        if self.token is None:
+            return {}
+        return {"Authorization": f"Bearer {await self.token.get()}"}
+
     async def _beat(self) -> None:
         assert self._session is not None
         ready = self.last_ready = await self.is_ready()
         try:
+            headers = await self._headers()
             if self.registered:
                 heartbeat = f"{self._base}/{self.instance_id}/heartbeat"
-                async with self._session.put(heartbeat, json={"ready": ready}) as response:
+                async with self._session.put(heartbeat, json={"ready": ready}, headers=headers) as response:
                     if response.status == 204:
                         return
+                    if response.status == 401 and self.token is not None:
+                        self.token.invalidate()
                     self.registered = False  # the gateway restarted or expired us: register again
             payload = {
                 "service": self.service,
@@ -74,13 +84,18 @@ class GatewayRegistration:
                 "ttl": self.ttl,
                 "ready": ready,
             }
-            async with self._session.post(self._base, json=payload) as response:
+            async with self._session.post(self._base, json=payload, headers=headers) as response:
                 if response.status in (200, 201):
                     if not self.registered:
                         log.info("registered with the gateway", extra={"gateway": self.gateway_url})
                     self.registered = True
                 else:
+                    if response.status == 401 and self.token is not None:
+                        self.token.invalidate()
                     log.warning("gateway refused registration", extra={"status": response.status})
+        except ServiceTokenError as error:
+            log.warning("no service token to register with; will retry", extra={"error": str(error)})
+            self.registered = False
         except (aiohttp.ClientError, TimeoutError) as error:
             if self.registered:
                 log.warning("gateway unreachable; will retry", extra={"error": str(error) or type(error).__name__})
@@ -89,9 +104,10 @@ class GatewayRegistration:
     async def deregister(self) -> None:
         timeout = aiohttp.ClientTimeout(total=2.0)
         try:
+            headers = await self._headers()
             async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.delete(f"{self._base}/{self.instance_id}"):
+                async with session.delete(f"{self._base}/{self.instance_id}", headers=headers):
                     pass
-        except (aiohttp.ClientError, TimeoutError):
+        except (aiohttp.ClientError, TimeoutError, ServiceTokenError):
             pass  # the heartbeat TTL expires us anyway
         self.registered = False

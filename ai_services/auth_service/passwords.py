@@ -1,0 +1,58 @@
+"""Passwords: Argon2id hashes and the minimum policy.
+
+Parameters (argon2-cffi's RFC 9106 "low memory" profile): time cost 3, memory 64 MiB,
+parallelism 4, 16-byte salt, 32-byte hash. docs/benchmarks.md records what a login costs with
+them. Hashes carry their parameters, so raising them later re-hashes at the next login.
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+HASHER = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4, hash_len=32, salt_len=16)
+MIN_LENGTH = 10
+MAX_LENGTH = 256  # hashing cost must not grow with what a client sends
+COMMON = frozenset({
+    "password123", "1234567890", "qwertyuiop", "password1234", "iloveyou123", "letmein123", "welcome123",
+    "admin12345", "abc1234567", "passw0rd123", "qwerty12345", "0123456789", "1q2w3e4r5t", "a1b2c3d4e5",
+})
+# Verified when the email is unknown, so that a login takes as long whether or not the account exists.
+_DUMMY_HASH = HASHER.hash("looma-timing-equaliser")
+
+
+class WeakPassword(ValueError):
+    pass
+
+
+def check_policy(password: str, email: str | None = None) -> None:
+    """Raise WeakPassword naming what is wrong: length, a well-known password, or the email itself."""
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword(f"the password needs at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword(f"the password may have at most {MAX_LENGTH} characters")
+    if len(set(password)) < 4:
+        raise WeakPassword("the password needs at least 4 different characters")
+    lowered = password.lower()
+    if lowered in COMMON:
+        raise WeakPassword("the password is too common")
+    if email and (lowered == email.lower() or lowered == email.split("@", 1)[0].lower()):
+        raise WeakPassword("the password must not be the email address")
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Constant in time whether or not there is a hash to check against."""
+    if len(password) > MAX_LENGTH:
+        password = password[:MAX_LENGTH]
+    try:
+        return HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return HASHER.check_needs_rehash(stored_hash)

@@ -1,0 +1,52 @@
+"""Login throttling per account and per client IP, counted in the cache store (Redis when set).
+
+Failed attempts count in fixed windows of `login_window` seconds. Once an account or an IP has
+used up its attempts, further logins answer 429 with Retry-After until the window ends, without
+checking the password, so a brute force costs the attacker time and the server no Argon2 work.
+A successful login clears the account's count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from shared.database.cache import Cache
+
+
+@dataclass(frozen=True)
+class Throttled(Exception):
+    scope: str  # "account" or "ip"
+    retry_after: int
+
+
+class LoginThrottle:
+    def __init__(self, cache: Cache, per_account: int, per_ip: int, window: int) -> None:
+        self.cache, self.per_account, self.per_ip, self.window = cache, per_account, per_ip, window
+
+    def _keys(self, email: str, ip: str | None) -> tuple[str, str | None, int]:
+        window = int(time.time() // self.window)
+        account = hashlib.sha256(email.lower().encode()).hexdigest()[:24]
+        return (f"auth:login:account:{account}:{window}",
+                f"auth:login:ip:{ip}:{window}" if ip else None,
+                (window + 1) * self.window)
+
+    async def check(self, email: str, ip: str | None) -> None:
+        account_key, ip_key, ends = self._keys(email, ip)
+        retry = max(1, math.ceil(ends - time.time()))
+        if int(await self.cache.get(account_key) or 0) >= self.per_account:
+            raise Throttled("account", retry)
+        if ip_key is not None and int(await self.cache.get(ip_key) or 0) >= self.per_ip:
+            raise Throttled("ip", retry)
+
+    async def failed(self, email: str, ip: str | None) -> None:
+        account_key, ip_key, _ = self._keys(email, ip)
+        await self.cache.incr(account_key, ttl=self.window + 1)
+        if ip_key is not None:
+            await self.cache.incr(ip_key, ttl=self.window + 1)
+
+    async def succeeded(self, email: str, ip: str | None) -> None:
+        account_key, _, _ = self._keys(email, ip)
+        await self.cache.delete(account_key)
