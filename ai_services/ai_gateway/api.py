@@ -11,6 +11,9 @@ from ai_services.ai_gateway.models import Heartbeat, InstanceRegistration, Servi
 from ai_services.ai_gateway.proxy import forward
 from ai_services.ai_gateway.registry import Instance, Registry
 from shared.service import Problem, parse_body
+from shared.service.auth import authenticate, public, requires
+from shared.service.auth.jwks import JWKS_PATH
+from shared.service.auth.permissions import MONITOR_READ, REGISTRY_WRITE
 
 PROXY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -27,6 +30,7 @@ def registry_blueprint() -> Blueprint:
     bp = Blueprint("registry", url_prefix="/api/v1")
 
     @bp.post("/registry/instances")
+    @requires(REGISTRY_WRITE)
     @openapi.body({"application/json": InstanceRegistration})
     @openapi.summary("Register (or refresh) an upstream instance")
     async def register(request: Request) -> HTTPResponse:
@@ -38,6 +42,7 @@ def registry_blueprint() -> Blueprint:
                     status=201 if created else 200)
 
     @bp.put("/registry/instances/<instance_id:str>/heartbeat")
+    @requires(REGISTRY_WRITE)
     @openapi.summary("Heartbeat of a registered instance; 404 means register again")
     async def heartbeat(request: Request, instance_id: str) -> HTTPResponse:
         body = parse_body(request, Heartbeat) if request.body else Heartbeat()
@@ -46,6 +51,7 @@ def registry_blueprint() -> Blueprint:
         return empty()
 
     @bp.delete("/registry/instances/<instance_id:str>")
+    @requires(REGISTRY_WRITE)
     @openapi.summary("Deregister an instance (it is shutting down)")
     async def deregister(request: Request, instance_id: str) -> HTTPResponse:
         if not _registry(request).deregister(instance_id):
@@ -53,6 +59,7 @@ def registry_blueprint() -> Blueprint:
         return empty()
 
     @bp.get("/services")
+    @requires(MONITOR_READ)
     @openapi.summary("Every upstream service, its route prefixes and its instances' health")
     @openapi.response(200, {"application/json": ServiceList})
     async def services(request: Request) -> HTTPResponse:
@@ -60,6 +67,7 @@ def registry_blueprint() -> Blueprint:
         return json(ServiceList(items=views, total=len(views)).model_dump(mode="json"))
 
     @bp.get("/services/<service:str>/<probe:health|ready>")
+    @public
     @openapi.summary("An instance's own /health or /ready, fetched through the gateway")
     async def service_probe(request: Request, service: str, probe: str) -> HTTPResponse:
         return await forward(_upstream(request), _instance_of(request, service), request, f"/{probe}")
@@ -79,12 +87,21 @@ def proxy_blueprint() -> Blueprint:
     bp = Blueprint("proxy")
 
     @bp.route("/api/v1/<path:path>", methods=PROXY_METHODS)
+    @public  # the upstream enforces its route's permission; the gateway turns bad tokens away early
     @openapi.exclude()
     async def proxy(request: Request, path: str) -> HTTPResponse:
         # The route resolves before anything else: an unknown one is a 404 whoever asks.
         service = _registry(request).resolve(request.path)
         if service is None:
             raise Problem(404, f"no service serves {request.path}", slug="unknown-route")
+        if "authorization" in request.headers:
+            await authenticate(request)
         return await forward(_upstream(request), _instance_of(request, service), request)
+
+    @bp.get(JWKS_PATH)
+    @public
+    @openapi.summary("The auth service's JWKS, through the gateway")
+    async def jwks(request: Request) -> HTTPResponse:
+        return await forward(_upstream(request), _instance_of(request, "auth"), request)
 
     return bp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from sanic import Blueprint, Sanic
@@ -12,8 +13,11 @@ from sanic.config import Config
 from ai_services.ai_gateway.api import proxy_blueprint, registry_blueprint
 from ai_services.ai_gateway.proxy import upstream_session
 from ai_services.ai_gateway.registry import Registry
-from shared.fleet import GATEWAY, UPSTREAMS
+from shared.fleet import AUTH, GATEWAY, UPSTREAMS
 from shared.service import BaseAIService, ServiceContext
+from shared.service.auth.jwks import JWKS_PATH
+from shared.service.auth.verifier import JwksSource
+from shared.service.context import LoomaApp
 
 
 @dataclass
@@ -40,6 +44,29 @@ class GatewayService(BaseAIService):
 
     def blueprints(self) -> Sequence[Blueprint]:
         return (registry_blueprint(), proxy_blueprint())
+
+    def jwks_source(self, app: LoomaApp) -> JwksSource:
+        """The auth service's keys, fetched from an instance the registry picks (or LOOMA_AUTH_URL)."""
+        ctx: GatewayContext = app.ctx  # type: ignore[assignment]
+        configured = self.settings.auth_url
+
+        async def fetch() -> dict[str, Any]:
+            base = configured
+            if base is None:
+                instance = ctx.registry.pick(AUTH.name)
+                if instance is None:
+                    raise RuntimeError("no healthy auth instance to fetch the JWKS from")
+                base = instance.url
+            assert ctx.upstream is not None
+            async with ctx.upstream.get(base.rstrip("/") + JWKS_PATH) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"the auth service answered {response.status} for its JWKS")
+                document = await response.json(content_type=None)
+            if not isinstance(document, dict):
+                raise RuntimeError("the auth service did not answer a JWKS document")
+            return document
+
+        return fetch
 
     def create_app(self) -> GatewayApp:
         app: GatewayApp = super().create_app()  # type: ignore[assignment]

@@ -15,6 +15,7 @@ from shared.cli.supervisor import FleetSupervisor
 from shared.config import LoomaSettings
 from shared.database.schema import declared_head
 from shared.fleet import GATEWAY, PROCESSES, UPSTREAMS
+from shared.service.auth.service_token import ServiceToken, ServiceTokenError
 
 log = logging.getLogger("looma.up")
 
@@ -26,7 +27,7 @@ def run_fleet(settings: LoomaSettings) -> int:
     with exclusive_data_dir(settings.data_dir):
         check_ports_free(settings.host, {s.name: settings.port_for(s.port) for s in PROCESSES})
         started = time.monotonic()
-        prepare(settings)
+        settings = prepare(settings)
         log.info(f"data directory {settings.data_dir.resolve()}: schema at {declared_head()}; starting services")
         return asyncio.run(_serve(settings, started))
 
@@ -47,7 +48,7 @@ async def _serve(settings: LoomaSettings, started: float) -> int:
         # quickly until it succeeds), and nine interpreters starting side by side keep both cores busy.
         await asyncio.gather(*(supervisor.start(s.name) for s in PROCESSES))
         waiting = asyncio.gather(*(_wait_for(http, f"{urls[s.name]}/ready", stop) for s in PROCESSES),
-                                 _wait_for_gateway(http, urls[GATEWAY.name], stop))
+                                 _wait_for_gateway(http, urls[GATEWAY.name], _fleet_token(settings), stop))
         try:
             await asyncio.wait_for(waiting, READY_TIMEOUT)
         except TimeoutError:
@@ -74,19 +75,27 @@ async def _wait_for(http: aiohttp.ClientSession, url: str, stop: asyncio.Event) 
         await asyncio.sleep(POLL_INTERVAL)
 
 
-async def _wait_for_gateway(http: aiohttp.ClientSession, gateway_url: str, stop: asyncio.Event) -> None:
+async def _wait_for_gateway(http: aiohttp.ClientSession, gateway_url: str, token: ServiceToken,
+                            stop: asyncio.Event) -> None:
     """Until the gateway lists a healthy instance of every upstream: then the first request works."""
     expected = {s.name for s in UPSTREAMS}
     while not stop.is_set():
         try:
-            async with http.get(f"{gateway_url}/api/v1/services") as response:
+            headers = {"Authorization": f"Bearer {await token.get()}"}
+            async with http.get(f"{gateway_url}/api/v1/services", headers=headers) as response:
                 if response.status == 200:
                     items = (await response.json())["items"]
                     if expected <= {item["service"] for item in items if item["status"] == "healthy"}:
                         return
-        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError, ServiceTokenError):
             pass
         await asyncio.sleep(POLL_INTERVAL)
+
+
+def _fleet_token(settings: LoomaSettings) -> ServiceToken:
+    assert settings.service_client_secret is not None
+    return ServiceToken(settings.instance_url(GATEWAY.port), settings.service_client_id,
+                        settings.service_client_secret.get_secret_value())
 
 
 def _announce(urls: dict[str, str], elapsed: float) -> None:

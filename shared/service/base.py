@@ -69,6 +69,8 @@ class BaseAIService:
             API_TITLE=f"Looma {spec.title}",
             API_VERSION="0.1.0",
             CORS=False,
+            # Behind the gateway, the client's address is the last one the gateway adds to X-Forwarded-For.
+            PROXIES_COUNT=1 if self.registers_with_gateway else 0,
         )
         app.extend()
         install_observability(app)

@@ -18,6 +18,8 @@ import httpx
 
 from shared.fleet import PROCESSES, UPSTREAMS
 
+ADMIN_EMAIL = "admin@looma.test"
+ADMIN_PASSWORD = "e2e admin password"
 HEARTBEAT_INTERVAL = 0.5
 HEARTBEAT_TTL = 2.0
 
@@ -58,8 +60,23 @@ class Fleet:
     def state(self) -> dict[str, Any]:
         return json.loads((self.data_dir / "run" / "fleet.json").read_text())
 
+    def service_token(self) -> str:
+        """A token for the fleet's own service client, whose secret `looma up` keeps in the data directory."""
+        secret = (self.data_dir / "secrets" / "service-client").read_text().strip()
+        response = httpx.post(f"{self.gateway}/api/v1/auth/token", timeout=5, json={
+            "grant_type": "client_credentials", "client_id": "looma-fleet", "client_secret": secret})
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def login(self, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> dict[str, Any]:
+        response = httpx.post(f"{self.gateway}/api/v1/auth/login", json={"email": email, "password": password},
+                              timeout=5)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
     def services(self) -> dict[str, dict[str, Any]]:
-        body = httpx.get(f"{self.gateway}/api/v1/services", timeout=5).json()
+        headers = {"Authorization": f"Bearer {self.service_token()}"}
+        body = httpx.get(f"{self.gateway}/api/v1/services", timeout=5, headers=headers).json()
         return {item["service"]: item for item in body["items"]}
 
     def wait_until(self, predicate: Any, timeout: float, what: str) -> float:
@@ -94,6 +111,8 @@ def start_fleet(data_dir: Path, offset: int, output: Path, extra_env: dict[str, 
         "LOOMA_HEARTBEAT_INTERVAL": str(HEARTBEAT_INTERVAL),
         "LOOMA_HEARTBEAT_TTL": str(HEARTBEAT_TTL),
         "LOOMA_GRACEFUL_SHUTDOWN_TIMEOUT": "5",
+        "LOOMA_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+        "LOOMA_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         **(extra_env or {}),
     })
     with open(output, "ab") as sink:

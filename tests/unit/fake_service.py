@@ -16,6 +16,7 @@ from sanic.response import json
 
 from shared.fleet import ServiceSpec
 from shared.service import BaseAIService, LoomaApp, parse_body
+from shared.service.auth import public
 from shared.service.health import ReadinessCheck
 
 # Low enough that any free port is within the port_offset range LoomaSettings allows.
@@ -46,19 +47,23 @@ class ProbeService(BaseAIService):
         bp = Blueprint("probes", url_prefix="/api/v1")
 
         @bp.post("/probes")
+        @public
         async def create_probe(request: Request) -> HTTPResponse:
             probe = parse_body(request, ProbeIn)
             return json(probe.model_dump(), status=201)
 
         @bp.get("/probes/<probe_id:str>")
+        @public
         async def get_probe(request: Request, probe_id: str) -> HTTPResponse:
             return json({"id": probe_id})
 
         @bp.get("/boom")
+        @public
         async def boom(request: Request) -> HTTPResponse:
             raise RuntimeError("secret internal detail")
 
         @bp.get("/slow")
+        @public
         async def slow(request: Request) -> HTTPResponse:
             seconds = float(request.args.get("seconds", "1"))
             await asyncio.sleep(seconds)

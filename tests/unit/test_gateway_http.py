@@ -29,6 +29,7 @@ from ai_services.ai_gateway.registry import Registry
 from shared.config import LoomaSettings
 from shared.fleet import instance_id
 from shared.service import LoomaApp
+from tests.tokens import AuthorizedClient, TestIssuer
 
 UPSTREAM_TIMEOUT = 0.5
 REGISTER = "/api/v1/registry/instances"
@@ -46,14 +47,21 @@ def settings(tmp_path: Path) -> LoomaSettings:
                          gateway_upstream_timeout=UPSTREAM_TIMEOUT)
 
 
+ISSUER = TestIssuer()
+OPERATOR = ISSUER.service_token(["registry:write", "monitor:read"])
+
+
 @pytest.fixture
 def app(settings: LoomaSettings) -> LoomaApp:
-    return GatewayService(settings).create_app()
+    app = GatewayService(settings).create_app()
+    ISSUER.install(app)
+    return app
 
 
 @pytest.fixture
-def client(app: LoomaApp) -> SanicASGITestClient:
-    return app.asgi_client
+def client(app: LoomaApp) -> AuthorizedClient:
+    """The gateway, called with a token that may register instances and read the service list."""
+    return AuthorizedClient(app.asgi_client, OPERATOR)
 
 
 def registry_of(app: LoomaApp) -> Registry:
@@ -292,8 +300,9 @@ async def test_static_instances_from_settings_are_listed_as_unknown(tmp_path: Pa
     settings = LoomaSettings(_env_file=None, data_dir=tmp_path, env="test",  # type: ignore[call-arg]
                              database_url=None, redis_url=None, gateway_url=None,
                              gateway_static_instances=[{"service": "resume", "url": "http://127.0.0.1:8207"}])
-    client = GatewayService(settings).create_app().asgi_client
-    _, response = await client.get("/api/v1/services")
+    app = GatewayService(settings).create_app()
+    ISSUER.install(app)
+    _, response = await AuthorizedClient(app.asgi_client, OPERATOR).get("/api/v1/services")
     (resume,) = [s for s in response.json["items"] if s["service"] == "resume"]
     assert [(i["instance_id"], i["status"], i["static"]) for i in resume["instances"]] == [
         ("resume@127.0.0.1:8207", "unknown", True)]
@@ -399,7 +408,7 @@ async def test_hop_by_hop_headers_are_not_forwarded(client: SanicASGITestClient,
         "Proxy-Authorization": "Basic Zm9vOmJhcg==",
         "TE": "trailers",
         "Upgrade": "websocket",
-        "Authorization": "Bearer end-to-end",
+        "Authorization": f"Bearer {OPERATOR}",
         "X-Custom": "kept",
     })
     headers = echoed(response)["headers"]
@@ -407,7 +416,7 @@ async def test_hop_by_hop_headers_are_not_forwarded(client: SanicASGITestClient,
         assert name not in headers, f"{name} was forwarded"
     # aiohttp speaks for its own connection; the caller's Connection value must not reach the upstream.
     assert "x-hop-secret" not in headers.get("connection", "").lower()
-    assert headers["authorization"] == "Bearer end-to-end"
+    assert headers["authorization"] == f"Bearer {OPERATOR}"
     assert headers["x-custom"] == "kept"
     assert headers["host"] == crm.url.removeprefix("http://")
 
@@ -484,3 +493,49 @@ async def test_an_upstream_stalling_mid_body_answers_504_not_a_truncated_200(cli
                                                                              crm: Upstream) -> None:
     _, response = await client.get("/api/v1/talents/slow-body")
     assert_problem(response, 504, "upstream-timeout")
+
+
+# --- identity at the edge ---------------------------------------------------------------------------
+
+
+async def test_the_registry_needs_a_token_that_may_register(app: LoomaApp) -> None:
+    anonymous = app.asgi_client
+    _, response = await anonymous.post(REGISTER, json=registration())
+    assert_problem(response, 401, "missing-token")
+    recruiter = AuthorizedClient(anonymous, ISSUER.token(role="recruiter"))
+    _, response = await recruiter.post(REGISTER, json=registration())
+    body = assert_problem(response, 403, "permission-denied")
+    assert body["permission"] == "registry:write"
+    for method, path in (("PUT", f"{REGISTER}/crm@x/heartbeat"), ("DELETE", f"{REGISTER}/crm@x")):
+        _, response = await anonymous.request(method, path)
+        assert_problem(response, 401, "missing-token")
+    assert registry_of(app).pick("crm") is None  # nothing was registered
+
+
+async def test_the_service_list_needs_monitor_read(app: LoomaApp) -> None:
+    _, response = await app.asgi_client.get("/api/v1/services")
+    assert_problem(response, 401, "missing-token")
+    _, response = await AuthorizedClient(app.asgi_client, ISSUER.token(role="viewer")).get("/api/v1/services")
+    assert_problem(response, 403, "permission-denied")
+    _, response = await AuthorizedClient(app.asgi_client, ISSUER.token(role="admin")).get("/api/v1/services")
+    assert response.status == 200
+
+
+async def test_a_bad_token_is_turned_away_before_the_upstream_sees_it(app: LoomaApp, crm: Upstream) -> None:
+    forged = TestIssuer().token()  # right kid, wrong key
+    expired = ISSUER.token(ttl=-3600)
+    for token, reason in ((forged, "signature does not verify"), (expired, "expired"), ("not.a.jwt", "malformed")):
+        _, response = await app.asgi_client.get("/api/v1/talents/1", headers={"Authorization": f"Bearer {token}"})
+        body = assert_problem(response, 401, "invalid-token")
+        assert reason in body["detail"]
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    assert crm.received == []
+
+
+async def test_requests_without_a_token_or_with_a_good_one_reach_the_upstream(app: LoomaApp, crm: Upstream) -> None:
+    _, response = await app.asgi_client.post("/api/v1/talents/1", json={"x": 1})
+    assert echoed(response)["method"] == "POST"  # the upstream decides what needs a token
+    token = ISSUER.token(role="recruiter")
+    _, response = await app.asgi_client.get("/api/v1/talents/1", headers={"Authorization": f"Bearer {token}"})
+    assert echoed(response)["headers"]["authorization"] == f"Bearer {token}"
+    assert len(crm.received) == 2
