@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -12,10 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.cli.bootstrap import FleetError
+from shared.cli.bootstrap import FleetError, fleet_credentials
 from shared.cli.data import outbox, reconcile
 from shared.config import LoomaSettings
-from shared.fleet import GATEWAY, PROCESSES
+from shared.fleet import AUTH, GATEWAY, PROCESSES
 
 app = typer.Typer(help="Looma: a recruiting CRM with AI, run as a fleet of services.", no_args_is_help=True,
                   add_completion=False)
@@ -66,7 +67,7 @@ def status(data_dir: DataDir = None) -> None:
         failing = [k for k, v in body.get("checks", {}).items() if not v.get("ok")] if body else []
         reason = "yes" if ready else ("down" if code == 0 else f"no ({', '.join(failing) or code})")
         typer.echo(f"{spec.name:<10} {url:<28} {reason}")
-    code, body = _get(f"{settings.instance_url(GATEWAY.port)}/api/v1/services")
+    code, body = _get(f"{settings.instance_url(GATEWAY.port)}/api/v1/services", _operator_token(settings))
     if code == 200:
         typer.echo("\ngateway registry:")
         for item in body["items"]:
@@ -79,9 +80,37 @@ app.command()(reconcile)
 app.add_typer(outbox, name="outbox")
 
 
-def _get(url: str) -> tuple[int, dict[str, Any]]:
+def _add_service_commands() -> None:
+    """Account commands live with the auth service; found by module name in the fleet table, like its process."""
+    accounts = importlib.import_module(f"{AUTH.module}.cli")
+    app.add_typer(accounts.users_app, name="users")
+    app.add_typer(accounts.auth_app, name="auth")
+    app.command("seed")(accounts.seed)
+
+
+_add_service_commands()
+
+
+def _operator_token(settings: LoomaSettings) -> str | None:
+    """A service token from the fleet's credentials, to read the gateway's registry; None if there are none."""
+    credentials = fleet_credentials(settings)
+    if credentials is None:
+        return None
+    body = json.dumps({"grant_type": "client_credentials", "client_id": credentials[0],
+                       "client_secret": credentials[1]}).encode()
+    request = urllib.request.Request(f"{settings.instance_url(GATEWAY.port)}/api/v1/auth/token", data=body,
+                                     headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return str(json.loads(response.read())["access_token"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=3) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         try:
