@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ai_services.auth_service import audit
 from ai_services.auth_service.keys import ensure_signing_key
-from ai_services.auth_service.passwords import WeakPassword, check_policy, hash_password, verify_password
+from ai_services.auth_service.passwords import WeakPassword, check_policy, hash_password_async, verify_password_async
 from ai_services.auth_service.sessions import new_id
 from ai_services.auth_service.tables import orgs, service_clients, users
 from shared.config import LoomaSettings
@@ -44,16 +44,21 @@ async def bootstrap(data: UnifiedDataAccess, settings: LoomaSettings) -> None:
 
 async def ensure_service_client(data: UnifiedDataAccess, client_id: str, secret: str, permissions: list[str]) -> None:
     async with data.cache.lock("auth-bootstrap", ttl=60, wait=60):
-        async with data.relational.write() as conn:
+        async with data.relational.read() as conn:
             row = (await conn.execute(sa.select(service_clients).where(service_clients.c.id == client_id))
                    ).mappings().first()
+        if row is not None and list(row["permissions"]) == permissions and row["revoked_at"] is None \
+                and await verify_password_async(row["secret_hash"], secret):
+            return
+        secret_hash = await hash_password_async(secret)
+        async with data.relational.write() as conn:
             if row is None:
                 await conn.execute(service_clients.insert().values(
-                    id=client_id, secret_hash=hash_password(secret), permissions=permissions, created_at=time.time(),
+                    id=client_id, secret_hash=secret_hash, permissions=permissions, created_at=time.time(),
                     revoked_at=None))
-            elif not verify_password(row["secret_hash"], secret) or list(row["permissions"]) != permissions:
+            else:
                 await conn.execute(service_clients.update().where(service_clients.c.id == client_id).values(
-                    secret_hash=hash_password(secret), permissions=permissions, revoked_at=None))
+                    secret_hash=secret_hash, permissions=permissions, revoked_at=None))
 
 
 async def ensure_first_admin(data: UnifiedDataAccess, email: str, password: str, org_name: str = "Looma") -> str | None:
@@ -67,19 +72,20 @@ async def ensure_first_admin(data: UnifiedDataAccess, email: str, password: str,
         async with data.relational.write() as conn:
             if (await conn.execute(sa.select(users.c.id).limit(1))).first() is not None:
                 return None
-            user_id = await insert_org_and_admin(conn, org_name, email, "Administrator", password)
+            user_id = await insert_org_and_admin(conn, org_name, email, "Administrator",
+                                                 await hash_password_async(password))
             await audit.record(conn, "bootstrap.admin", actor=None, target=user_id)
     log.info("created the first org and its superadmin")
     return user_id
 
 
-async def insert_org_and_admin(conn: Any, org_name: str, email: str, name: str, password: str,
+async def insert_org_and_admin(conn: Any, org_name: str, email: str, name: str, password_hash: str,
                                role: str = SUPERADMIN) -> str:
     now = time.time()
     org_id, user_id = new_id(), new_id()
     await conn.execute(orgs.insert().values(id=org_id, name=org_name, created_at=now, updated_at=now))
     await conn.execute(users.insert().values(
         id=user_id, org_id=org_id, email=email, name=name, role=role, status="active",
-        password_hash=hash_password(password), password_changed_at=now, created_at=now, updated_at=now,
+        password_hash=password_hash, password_changed_at=now, created_at=now, updated_at=now,
         deleted_at=None, version=1))
     return user_id

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ai_services.auth_service import audit
-from ai_services.auth_service.passwords import hash_password, needs_rehash, verify_password
+from ai_services.auth_service.passwords import hash_password_async, needs_rehash, verify_password_async
 from ai_services.auth_service.tables import api_keys, refresh_tokens, service_clients, users
 from ai_services.auth_service.throttle import LoginThrottle, Throttled
 from shared.service.auth.permissions import permissions_for
@@ -88,7 +88,7 @@ async def login(ctx: AuthContext, email: str, password: str, ip: str | None) -> 
     async with ctx.store.relational.read() as conn:
         user = (await conn.execute(sa.select(users).where(users.c.email == email, users.c.deleted_at.is_(None))
                                    )).mappings().first()
-    if not verify_password(user["password_hash"] if user else None, password):
+    if not await verify_password_async(user["password_hash"] if user else None, password):
         await throttle.failed(email, ip)
         async with ctx.store.relational.write() as conn:
             await audit.record(conn, "login", outcome="failure", org_id=user["org_id"] if user else None,
@@ -102,10 +102,10 @@ async def login(ctx: AuthContext, email: str, password: str, ip: str | None) -> 
         raise Problem(403, "this account is disabled; ask an administrator of your organisation",
                       slug="account-disabled")
     await throttle.succeeded(email, ip)
+    rehashed = await hash_password_async(password) if needs_rehash(user["password_hash"]) else None
     async with ctx.store.relational.write() as conn:
-        if needs_rehash(user["password_hash"]):
-            await conn.execute(users.update().where(users.c.id == user["id"])
-                               .values(password_hash=hash_password(password)))
+        if rehashed is not None:
+            await conn.execute(users.update().where(users.c.id == user["id"]).values(password_hash=rehashed))
         tokens = await _user_tokens(ctx, conn, user)
         await audit.record(conn, "login", org_id=user["org_id"], actor=user["id"], ip=ip)
     return tokens
@@ -184,7 +184,7 @@ async def client_credentials(ctx: AuthContext, client_id: str, secret: str, ip: 
         client = (await conn.execute(sa.select(service_clients).where(service_clients.c.id == client_id,
                                                                       service_clients.c.revoked_at.is_(None))
                                      )).mappings().first()
-    if not verify_password(client["secret_hash"] if client else None, secret):
+    if not await verify_password_async(client["secret_hash"] if client else None, secret):
         await throttle.failed(f"client:{client_id}", ip)
         raise Problem(401, "the client id or secret is wrong", slug="invalid-client", title="Unauthorized")
     assert client is not None

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ai_services.auth_service import audit
-from ai_services.auth_service.passwords import WeakPassword, check_policy, hash_password, verify_password
+from ai_services.auth_service.passwords import WeakPassword, check_policy, hash_password_async, verify_password_async
 from ai_services.auth_service.sessions import (
     _user_tokens, end_sessions_cutoff, new_id, revoke_refresh_tokens, token_hash,
 )
@@ -106,10 +106,11 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         raise Problem(400, "the cursor is not one this API handed out", slug="invalid-cursor") from None
 
 
-async def insert_user(conn: Any, *, org_id: str, email: str, name: str, role: str, password: str) -> Any:
+async def insert_user(conn: Any, *, org_id: str, email: str, name: str, role: str, password_hash: str) -> Any:
+    """Insert an active user; hash the password before the transaction, so no lock is held while hashing."""
     now = time.time()
     values = {"id": new_id(), "org_id": org_id, "email": email, "name": name, "role": role, "status": "active",
-              "password_hash": hash_password(password), "password_changed_at": now, "created_at": now,
+              "password_hash": password_hash, "password_changed_at": now, "created_at": now,
               "updated_at": now, "deleted_at": None, "version": 1}
     try:
         async with conn.begin_nested():
@@ -130,11 +131,12 @@ async def create_user(ctx: AuthContext, actor: Principal, body: Any, ip: str | N
         check_policy(body.password, body.email)
     except WeakPassword as error:
         raise weak(error) from None
+    password_hash = await hash_password_async(body.password)
     async with ctx.store.relational.write() as conn:
         if (await conn.execute(sa.select(orgs.c.id).where(orgs.c.id == org_id))).first() is None:
             raise not_found("org", str(org_id))
         row = await insert_user(conn, org_id=str(org_id), email=body.email, name=body.name, role=body.role,
-                                password=body.password)
+                                password_hash=password_hash)
         await audit.record(conn, "user.create", org_id=org_id, actor=actor.subject, target=row["id"], ip=ip,
                            role=body.role)
     return user_view(row)
@@ -207,16 +209,17 @@ async def change_own_password(ctx: AuthContext, actor: Principal, current: str, 
     async with ctx.store.relational.read() as conn:
         row = (await conn.execute(sa.select(users).where(users.c.id == actor.subject, users.c.deleted_at.is_(None))
                                   )).mappings().first()
-    if row is None or not verify_password(row["password_hash"], current):
+    if row is None or not await verify_password_async(row["password_hash"], current):
         raise Problem(403, "the current password is wrong", slug="wrong-password",
                       errors=[{"loc": "body.current_password", "msg": "does not match"}])
     try:
         check_policy(new, row["email"])
     except WeakPassword as error:
         raise weak(error, "new_password") from None
+    password_hash = await hash_password_async(new)
     await end_sessions_cutoff(ctx, actor.subject)
     async with ctx.store.relational.write() as conn:
-        await _set_password(conn, actor.subject, new, row["version"])
+        await _set_password(conn, actor.subject, password_hash, row["version"])
         await audit.record(conn, "password.change", org_id=row["org_id"], actor=actor.subject, target=actor.subject,
                            ip=ip)
         # This session continues with new tokens; every other one is signed out.
@@ -224,23 +227,26 @@ async def change_own_password(ctx: AuthContext, actor: Principal, current: str, 
 
 
 async def reset_password(ctx: AuthContext, actor: Principal, user_id: str, new: str, ip: str | None) -> None:
+    async with ctx.store.relational.read() as conn:
+        row = await _load(conn, actor, user_id)
+    if row["role"] == SUPERADMIN and actor.role != SUPERADMIN:
+        raise Problem(403, "only a superadmin can reset a superadmin's password", slug="permission-denied")
+    try:
+        check_policy(new, row["email"])
+    except WeakPassword as error:
+        raise weak(error, "new_password") from None
+    password_hash = await hash_password_async(new)
     async with ctx.store.relational.write() as conn:
         row = await _load(conn, actor, user_id)
-        if row["role"] == SUPERADMIN and actor.role != SUPERADMIN:
-            raise Problem(403, "only a superadmin can reset a superadmin's password", slug="permission-denied")
-        try:
-            check_policy(new, row["email"])
-        except WeakPassword as error:
-            raise weak(error, "new_password") from None
-        await _set_password(conn, user_id, new, row["version"])
+        await _set_password(conn, user_id, password_hash, row["version"])
         await audit.record(conn, "password.reset", org_id=row["org_id"], actor=actor.subject, target=user_id, ip=ip)
     await end_sessions_cutoff(ctx, user_id)
 
 
-async def _set_password(conn: Any, user_id: str, password: str, version: int) -> None:
+async def _set_password(conn: Any, user_id: str, password_hash: str, version: int) -> None:
     now = time.time()
     await conn.execute(users.update().where(users.c.id == user_id).values(
-        password_hash=hash_password(password), password_changed_at=now, updated_at=now, version=version + 1))
+        password_hash=password_hash, password_changed_at=now, updated_at=now, version=version + 1))
     await revoke_refresh_tokens(conn, user_id)
 
 
@@ -289,6 +295,7 @@ async def revoke_invitation(ctx: AuthContext, actor: Principal, invitation_id: s
 
 async def accept_invitation(ctx: AuthContext, token: str, name: str, password: str, ip: str | None) -> dict[str, Any]:
     now = time.time()
+    password_hash = await hash_password_async(password)
     async with ctx.store.relational.write() as conn:
         row = (await conn.execute(sa.select(invitations).where(invitations.c.token_hash == token_hash(token))
                                   )).mappings().first()
@@ -305,7 +312,7 @@ async def accept_invitation(ctx: AuthContext, token: str, name: str, password: s
         if taken.rowcount != 1:
             raise Problem(410, "this invitation has just been used", slug="invitation-invalid")
         user = await insert_user(conn, org_id=row["org_id"], email=row["email"], name=name, role=row["role"],
-                                 password=password)
+                                 password_hash=password_hash)
         await audit.record(conn, "invitation.accept", org_id=row["org_id"], actor=user["id"], target=row["id"], ip=ip)
         return await _user_tokens(ctx, conn, user)
 
