@@ -32,6 +32,14 @@ def test_compose_fails_fast_without_a_database_password() -> None:
     assert "${POSTGRES_PASSWORD}" not in text and "${POSTGRES_PASSWORD:-" not in text
 
 
+def test_compose_fails_fast_without_a_service_secret_and_reaches_auth_directly() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "${LOOMA_SERVICE_CLIENT_SECRET:?" in text
+    environment = compose()["x-looma-env"]
+    assert environment["LOOMA_AUTH_URL"] == "http://auth:8211"
+    assert environment["LOOMA_ENV"] == "production"
+
+
 def test_compose_servers_have_health_checks_that_services_wait_for() -> None:
     services = compose()["services"]
     for server in ("postgres", "redis"):

@@ -169,3 +169,14 @@ def test_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOOMA_LOG_LEVEL", "warning")
 
     assert LoomaSettings().log_level == "WARNING"
+
+
+@pytest.mark.parametrize("secret", ["change-me", "short-secret", "PASSWORD"])
+def test_production_refuses_placeholder_secrets(secret: str) -> None:
+    with pytest.raises(ValueError, match="LOOMA_SERVICE_CLIENT_SECRET looks like a placeholder"):
+        LoomaSettings(_env_file=None, env="production", service_client_secret=secret)  # type: ignore[call-arg]
+    settings = LoomaSettings(_env_file=None, env="development", service_client_secret=secret)  # type: ignore[call-arg]
+    assert settings.service_client_secret is not None
+    strong = LoomaSettings(_env_file=None, env="production",  # type: ignore[call-arg]
+                           service_client_secret="a-sufficiently-long-secret")
+    assert strong.service_client_secret.get_secret_value() == "a-sufficiently-long-secret"
