@@ -69,7 +69,7 @@ class AuthService(BaseAIService):
 
         @app.after_server_start
         async def follow_rotations(app: AuthApp) -> None:
-            app.add_task(_follow_key_rotations(app), name="auth-key-rotations")
+            app.add_task(_follow_key_rotations, name="auth-key-rotations")
 
         @app.before_server_stop
         async def stop_following(app: AuthApp) -> None:

@@ -58,6 +58,11 @@ def public(handler: H) -> H:
 
 def declared_access(route: Route) -> Access | None:
     handler: RouteHandler | Any = route.handler
+    if getattr(handler, "__auto_handler__", False):  # sanic-ext's automatic HEAD and OPTIONS routes
+        target = getattr(handler, "__route_handler__", None)
+        if target is None:
+            return Access(public=True)  # OPTIONS only lists the methods the path allows
+        handler = target  # HEAD runs the GET handler, so it takes that route's declaration
     while hasattr(handler, "func") and not hasattr(handler, ATTRIBUTE):  # functools.partial
         handler = handler.func
     access = getattr(handler, ATTRIBUTE, None)

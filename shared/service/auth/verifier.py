@@ -76,10 +76,10 @@ class TokenVerifier:
     async def _verify_cold(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # undecodable, or a header PyJWT refuses (a kid that is not a string)
             raise TokenRejected("the token is malformed") from None
         algorithm = header.get("alg")
-        if algorithm not in ALLOWED_ALGORITHMS:
+        if not isinstance(algorithm, str) or algorithm not in ALLOWED_ALGORITHMS:
             raise TokenRejected("the token's signing algorithm is not accepted")
         if header.get("typ") != ACCESS_TOKEN_TYPE:
             raise TokenRejected("the token is not an access token")
@@ -125,7 +125,7 @@ class TokenVerifier:
         async with self._refresh_lock:
             if kid in self._keys and time.monotonic() - self._keys_at <= self._jwks_max_age:
                 return self._keys[kid]
-            if time.monotonic() - self._last_refresh >= self._refresh_interval or not self._keys or stale:
+            if not self._keys or time.monotonic() - self._last_refresh >= self._refresh_interval:
                 await self._refresh()
         return self._keys.get(kid)
 
