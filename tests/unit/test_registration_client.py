@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from shared.fleet import CRM, instance_id
+from shared.service.auth.service_token import ServiceToken
 from shared.service.registration import GatewayRegistration
 
 SERVICE_URL = "http://127.0.0.1:8888"
@@ -299,3 +300,52 @@ async def test_beats_come_sooner_than_the_interval_until_registered_and_ready(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+# --- service tokens ---------------------------------------------------------------------------------
+
+
+async def test_registration_carries_a_service_token_and_fetches_a_new_one_when_refused() -> None:
+    """The registry answers 401 to a token it no longer accepts; the next beat brings a fresh one."""
+    issued: list[str] = []
+    accepted: set[str] = set()
+    seen: list[str | None] = []
+
+    async def token(request: web.Request) -> web.Response:
+        body = await request.json()
+        assert body == {"grant_type": "client_credentials", "client_id": "looma-fleet", "client_secret": "s3cret-value"}
+        issued.append(f"token-{len(issued) + 1}")
+        accepted.add(issued[-1])
+        return web.json_response({"access_token": issued[-1], "token_type": "Bearer", "expires_in": 900})
+
+    async def register(request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization")
+        seen.append(header)
+        if header is None or header.removeprefix("Bearer ") not in accepted:
+            return web.json_response({"detail": "bad token"}, status=401)
+        return web.json_response({}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/auth/token", token)
+    app.router.add_post(REGISTER_PATH, register)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    registration = GatewayRegistration(gateway_url=url, service="crm", url=SERVICE_URL, prefixes=CRM.prefixes,
+                                       interval=0.05, ttl=7.5, is_ready=Readiness(),
+                                       token=ServiceToken(url, "looma-fleet", "s3cret-value"))
+    registration._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
+    try:
+        await registration._beat()
+        assert registration.registered and seen == ["Bearer token-1"]
+        accepted.clear()  # the gateway stops accepting it (keys rotated, client secret changed...)
+        registration.registered = False
+        await registration._beat()
+        assert not registration.registered and seen[-1] == "Bearer token-1"
+        await registration._beat()
+        assert registration.registered and seen[-1] == "Bearer token-2"
+    finally:
+        await registration._session.close()
+        await runner.cleanup()
