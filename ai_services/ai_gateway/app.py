@@ -18,14 +18,17 @@ from shared.service import BaseAIService, ServiceContext
 from shared.service.auth.jwks import JWKS_PATH
 from shared.service.auth.verifier import JwksSource
 from shared.service.context import LoomaApp
+from shared.service.forwarding import forwarding_secret
 
 
 @dataclass
 class GatewayContext(ServiceContext):
     registry: Registry = field(init=False)
     upstream: aiohttp.ClientSession | None = None  # opened in before_server_start
+    forwarding_secret: str | None = field(init=False)
 
     def __post_init__(self) -> None:
+        self.forwarding_secret = forwarding_secret(self.settings)
         self.registry = Registry(
             static_routes={prefix: spec.name for spec in UPSTREAMS for prefix in spec.prefixes},
             default_ttl=self.settings.heartbeat_ttl,

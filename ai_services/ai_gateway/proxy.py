@@ -47,6 +47,11 @@ def _end_to_end(headers: Header | CIMultiDictProxy[str]) -> Iterator[tuple[str, 
 def _outgoing_headers(request: Request) -> CIMultiDict[str]:
     # A multidict, not a dict: a header sent twice (X-Forwarded-For, Cookie...) must arrive twice.
     headers = CIMultiDict(_end_to_end(request.headers))
+    headers.popall("Forwarded", None)  # only the gateway's own element may reach a service
+    secret = request.app.ctx.forwarding_secret
+    if secret is not None:
+        client = f"[{request.ip}]" if ":" in request.ip else request.ip
+        headers["Forwarded"] = f'for="{client}";proto={request.scheme};secret="{secret}"'
     headers["X-Request-ID"] = str(request.id)
     forwarded_for = ", ".join(request.headers.getall("x-forwarded-for", []))
     client = request.ip or ""

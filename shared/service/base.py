@@ -27,6 +27,7 @@ from shared.service.auth.jwks import http_jwks
 from shared.service.auth.service_token import ServiceToken
 from shared.service.auth.verifier import JwksSource, TokenVerifier
 from shared.service.context import LoomaApp, ServiceContext
+from shared.service.forwarding import forwarding_secret
 from shared.service.health import ReadinessCheck, health_blueprint, readiness
 from shared.service.observability import LoomaRequest, install_observability
 from shared.service.problems import ProblemErrorHandler
@@ -69,8 +70,9 @@ class BaseAIService:
             API_TITLE=f"Looma {spec.title}",
             API_VERSION="0.1.0",
             CORS=False,
-            # Behind the gateway, the client's address is the last one the gateway adds to X-Forwarded-For.
-            PROXIES_COUNT=1 if self.registers_with_gateway else 0,
+            # Behind the gateway, the client's address is the one the gateway vouches for (forwarding.py).
+            PROXIES_COUNT=0,
+            FORWARDED_SECRET=forwarding_secret(settings) if self.registers_with_gateway else None,
         )
         app.extend()
         install_observability(app)

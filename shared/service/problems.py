@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sanic import HTTPResponse, Request
-from sanic.exceptions import SanicException
+from sanic.exceptions import RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import json as json_response
 
@@ -72,6 +72,9 @@ class ProblemErrorHandler(ErrorHandler):
             detail = str(exception) or HTTPStatus(status).phrase
             return problem_response(request, status, HTTPStatus(status).phrase, _plain(detail), _slug(status),
                                     getattr(exception, "headers", None))
+        if isinstance(exception, RequestCancelled):  # the client went away; nobody reads this answer
+            log.info("client closed the request", extra={"request_id": str(request.id), "path": request.path})
+            return problem_response(request, 499, "Client Closed Request", "the client went away", "client-closed")
         log.error("unhandled error", exc_info=exception, extra={"request_id": str(request.id), "path": request.path})
         return problem_response(request, 500, "Internal Server Error",
                                 "The service failed to answer; quote the request id when reporting it.",
