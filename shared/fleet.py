@@ -30,7 +30,8 @@ CRM = ServiceSpec(
     "Looma CRM core",
     8888,
     "looma_crm",
-    ("/api/v1/talents", "/api/v1/jobs", "/api/v1/companies", "/api/v1/projects", "/api/v1/applications"),
+    ("/api/v1/talents", "/api/v1/jobs", "/api/v1/companies", "/api/v1/projects", "/api/v1/applications",
+     "/api/v1/notes", "/api/v1/relationships", "/api/v1/stats", "/api/v1/imports"),
 )
 
 FLEET: tuple[ServiceSpec, ...] = (GATEWAY, RESUME, MATCHING, CHAT, VECTOR, AUTH, MONITOR, CONFIG, CRM)
