@@ -12,6 +12,7 @@ import typer
 
 from shared.config import LoomaSettings
 from shared.database import UnifiedDataAccess
+from shared.database.schema import upgrade
 from shared.database.outbox import DEAD, outbox_events, retry_dead, wake_projector
 
 T = TypeVar("T")
@@ -21,6 +22,8 @@ outbox = typer.Typer(help="Inspect the outbox and retry dead-lettered events.", 
 
 def with_data(data_dir: Path | None, work: Callable[[UnifiedDataAccess], Awaitable[T]]) -> T:
     settings = LoomaSettings(data_dir=data_dir) if data_dir is not None else LoomaSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url)  # a new or older data directory is brought to the current schema first
 
     async def run() -> T:
         data = UnifiedDataAccess.from_settings(settings)
