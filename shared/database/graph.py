@@ -67,6 +67,9 @@ class GraphStore(Protocol):
 
     async def get_node(self, org_id: str, node_id: str) -> Node | None: ...
 
+    async def edges_from(self, org_id: str, source: str) -> list[Edge]:
+        """The node's outgoing edges, ordered by type then target; none for a node absent from the org."""
+
     async def neighbours(
         self,
         org_id: str,

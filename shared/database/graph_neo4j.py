@@ -43,6 +43,8 @@ from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
 
 from shared.database.graph import Edge, GraphInputError, Node, Path, check_depth, check_label
 from shared.database.graph_relational import (
+    check_id,
+    check_org_id,
     checked_edge_keys,
     checked_edges,
     checked_ids,
@@ -183,6 +185,15 @@ class Neo4jGraph:
         rows = await self._read(f"MATCH (n:LoomaNode {{id: $id, org_id: $org_id}}) RETURN {NODE} AS node",
                                 id=node_id, org_id=org_id)
         return _node(rows[0]["node"]) if rows else None
+
+    async def edges_from(self, org_id: str, source: str) -> list[Edge]:
+        check_org_id(org_id)
+        check_id(source, "edge source")
+        rows = await self._read(f"MATCH (a:LoomaNode {{id: $id, org_id: $org_id}})-[r]->(b:LoomaNode) "
+                                f"WHERE b.org_id = $org_id RETURN {EDGE} AS edge",
+                                id=source, org_id=org_id)
+        # Sorted in Python, in code point order, as the relational store does.
+        return sorted((_edge(row["edge"], org_id) for row in rows), key=edge_key)
 
     async def neighbours(
         self,

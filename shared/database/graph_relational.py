@@ -345,6 +345,17 @@ class RelationalGraph:
             found = await _nodes(conn, org_id, [node_id])
         return found.get(node_id)
 
+    async def edges_from(self, org_id: str, source: str) -> list[Edge]:
+        check_org_id(org_id)
+        check_id(source, "edge source")
+        query = sa.select(graph_edges.c.type, graph_edges.c.target, graph_edges.c.properties).where(
+            graph_edges.c.org_id == org_id, graph_edges.c.source == source)
+        async with self.relational.read() as conn:
+            rows = (await conn.execute(query)).all()
+        # Sorted here rather than by ORDER BY: the database's collation need not be code point order.
+        return sorted((Edge(source, row.type, row.target, org_id, _loaded(row.properties)) for row in rows),
+                      key=edge_key)
+
     async def neighbours(
         self,
         org_id: str,

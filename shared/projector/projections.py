@@ -3,6 +3,14 @@
 A projection applies the part of an event's payload under its own key and ignores events
 without one. It applies a batch with one bulk call per store operation; applying is idempotent,
 so the same events twice leave the store as once.
+
+The graph part of an upsert names the node's label and properties and, optionally, its outgoing
+edges (`edges`: each `{type, target, properties}`). An event is the whole of its entity's
+version, and the projector may apply only the newest of several events of one entity, so an
+`edges` list is the complete set of the node's outgoing edges: after the upsert, the node's
+outgoing edges are exactly those listed, and any other edge from it (one a newer version no
+longer lists) is deleted. A payload with no `edges` key leaves the node's edges as they are.
+Edges that point at the node belong to their sources' events and are never touched here.
 """
 
 from __future__ import annotations
@@ -69,13 +77,31 @@ class GraphProjection(_PayloadProjection):
         upserts = [e for e in events if e.operation == "upsert"]
         for (_, org_id), ids in self.deletes_by(events, "label", self.name).items():
             await self.graph.delete_nodes(org_id, ids)
-        if upserts:
-            await self.graph.upsert_nodes([Node(e.entity_id, self.part(e)["label"], e.org_id,
-                                                self.part(e).get("properties", {}), e.version) for e in upserts])
+        if not upserts:
+            return
+        await self.graph.upsert_nodes([Node(e.entity_id, self.part(e)["label"], e.org_id,
+                                            self.part(e).get("properties", {}), e.version) for e in upserts])
         edges = [Edge(e.entity_id, edge["type"], edge["target"], e.org_id, edge.get("properties", {}))
                  for e in upserts for edge in self.part(e).get("edges", [])]
         if edges:
             await self.graph.upsert_edges(edges)
+        await self._delete_unlisted_edges(upserts)
+
+    async def _delete_unlisted_edges(self, upserts: Sequence[OutboxEvent]) -> None:
+        """Delete each listed node's outgoing edges that its `edges` no longer names, one delete per org."""
+        listed: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
+        for e in upserts:
+            part = self.part(e)
+            if "edges" in part:  # a node listed twice keeps its last list, as upsert_nodes keeps its last node
+                listed[(e.org_id, e.entity_id)] = {(e.entity_id, edge["type"], edge["target"])
+                                                   for edge in part["edges"]}
+        unlisted: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for (org_id, node_id), keys in listed.items():
+            for edge in await self.graph.edges_from(org_id, node_id):
+                if (edge.source, edge.type, edge.target) not in keys:
+                    unlisted[org_id].append((edge.source, edge.type, edge.target))
+        for org_id, keys in unlisted.items():
+            await self.graph.delete_edges(org_id, keys)
 
     async def versions(self, target: str) -> dict[str, int]:
         return await self.graph.versions(None, target)

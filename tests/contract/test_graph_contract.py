@@ -277,6 +277,9 @@ async def test_hostile_strings_are_stored_verbatim_and_harmless(graph: GraphStor
     assert await graph.versions(ORG, "Talent") == {"sentinel": 1, "sentinel-2": 1}
     assert ids(await graph.neighbours(ORG, "sentinel")) == ["sentinel-2"]
     assert await graph.neighbours(ORG, "sentinel", where={"name": "' OR '1'='1"}) == []
+    assert await graph.edges_from(hostile_org, HOSTILE[0]) == [
+        Edge(HOSTILE[0], "KNOWS", HOSTILE[1], hostile_org, {"note": HOSTILE[0]})]
+    assert await graph.edges_from(ORG, HOSTILE[0]) == []
     assert await graph.delete_nodes(hostile_org, [HOSTILE[0]]) == 1
     assert await graph.versions(hostile_org, "Talent") == {text: 1 for text in HOSTILE[1:]}
     assert await graph.versions(ORG, "Talent") == {"sentinel": 1, "sentinel-2": 1}
@@ -364,6 +367,66 @@ async def test_a_node_id_of_another_org_is_refused_and_that_node_is_untouched(gr
     assert await graph.get_node(ORG, "a1") is None
     assert await graph.get_node(ORG, "b1") is None
     assert await graph.get_node(OTHER, "b1") == talent("b1", OTHER, name="theirs")
+
+
+# --- Outgoing edges -----------------------------------------------------------------------------
+
+
+async def test_edges_from_gives_a_nodes_outgoing_edges_only_with_their_properties(graph: GraphStore) -> None:
+    await build_network(graph)
+
+    assert await graph.edges_from(ORG, "t1") == [knows("t1", "t3"), Edge("t1", "WORKED_AT", "c1", ORG, {"from": 2018})]
+    assert await graph.edges_from(ORG, "t2") == [Edge("t2", "WORKED_AT", "c1", ORG)]  # not t4's KNOWS into t2
+    assert await graph.edges_from(ORG, "c1") == []  # three edges point at c1, none leaves it
+    assert await graph.edges_from(ORG, "j1") == [Edge("j1", "AT", "c1", ORG)]
+
+
+async def test_edges_from_an_unknown_node_or_another_orgs_node_is_empty(graph: GraphStore) -> None:
+    await build_network(graph)
+
+    assert await graph.edges_from(ORG, "ghost") == []
+    assert await graph.edges_from(ORG, "b1") == []
+    assert await graph.edges_from(OTHER, "t1") == []
+    assert await graph.edges_from("org-none", "t1") == []
+    assert await graph.edges_from(OTHER, "b1") == [Edge("b1", "WORKED_AT", "b2", OTHER)]
+
+
+async def test_edges_from_is_ordered_by_type_then_target_in_code_point_order(graph: GraphStore) -> None:
+    targets = ["b", "B", "a", "a-2", "张", "Z", "_x"]
+    await graph.upsert_nodes([talent("hub"), *(talent(target) for target in targets)])
+    await graph.upsert_edges([Edge("hub", edge_type, target, ORG, {"n": i})
+                              for i, (edge_type, target) in enumerate(
+                                  (edge_type, target) for edge_type in ("REFERRED", "KNOWS", "AT", "Knows")
+                                  for target in targets)])
+
+    edges = await graph.edges_from(ORG, "hub")
+    keys = [(edge.type, edge.target) for edge in edges]
+    assert keys == sorted(keys)
+    assert [edge_type for edge_type, _ in keys[::len(targets)]] == ["AT", "KNOWS", "Knows", "REFERRED"]
+    assert [target for _, target in keys[:len(targets)]] == ["B", "Z", "_x", "a", "a-2", "b", "张"]
+    assert all(edge.source == "hub" and edge.org_id == ORG for edge in edges)
+    assert edges[0] == Edge("hub", "AT", "B", ORG, {"n": 15})
+
+
+async def test_edges_from_follows_upserts_and_deletes(graph: GraphStore) -> None:
+    await build_routes(graph)
+    assert [(edge.type, edge.target) for edge in await graph.edges_from(ORG, "b")] == [
+        ("KNOWS", "d"), ("REFERRED", "d")]
+
+    await graph.upsert_edges([knows("b", "d", since=2024), knows("b", "c")])
+    assert await graph.delete_edges(ORG, [("b", "REFERRED", "d")]) == 1
+    assert await graph.edges_from(ORG, "b") == [knows("b", "c"), knows("b", "d", since=2024)]
+    assert await graph.delete_nodes(ORG, ["c"]) == 1
+    assert await graph.edges_from(ORG, "b") == [knows("b", "d", since=2024)]
+    assert await graph.edges_from(ORG, "a") == [knows("a", "b")]  # a -KNOWS-> c went with c
+
+
+async def test_edges_from_refuses_invalid_ids(graph: GraphStore) -> None:
+    await build_routes(graph)
+
+    for org_id, source in (("", "a"), ("o" * 65, "a"), ("nul\x00org", "a"), (ORG, ""), (ORG, "x" * 129),
+                           (ORG, "nul\x00id"), (ORG, None), (None, "a")):
+        await assert_refused(graph.edges_from(org_id, source), (org_id, source))  # type: ignore[arg-type]
 
 
 # --- Neighbours ---------------------------------------------------------------------------------

@@ -206,3 +206,73 @@ async def test_reconcile_leaves_undelivered_events_to_the_projector(data: Unifie
     await write(data, talent("t1", 2, "李四"))  # pending: the projector has not run yet
 
     assert await find_drift(data, projections) == []
+
+
+def company(entity_id: str) -> OutboxEvent:
+    return OutboxEvent(ORG, "company", entity_id, 1, "upsert", {"graph": {"label": "Company",
+                                                                          "properties": {"name": entity_id}}})
+
+
+def linked(entity_id: str, version: int, *targets: str, **payload: object) -> OutboxEvent:
+    """A talent's graph-only event listing a WORKED_AT edge per target, or with `payload` as its graph part."""
+    graph = payload or {"label": "Talent", "properties": {"name": entity_id},
+                        "edges": [{"type": "WORKED_AT", "target": target, "properties": {"version": version}}
+                                  for target in targets]}
+    return OutboxEvent(ORG, "talent", entity_id, version, "upsert", {"graph": graph})
+
+
+async def outgoing(data: UnifiedDataAccess, node_id: str) -> list[tuple[str, str, str]]:
+    return [(edge.source, edge.type, edge.target) for edge in await data.graph.edges_from(ORG, node_id)]
+
+
+async def test_an_edge_a_newer_version_no_longer_lists_is_removed(data: UnifiedDataAccess) -> None:
+    projector = Projector(data, all_projections(data))
+    await write(data, company("c-a"), company("c-b"), linked("t2", 1, "c-a"),
+                linked("t1", 1, "c-a", "c-b"),
+                linked("t3", 1, label="Talent", properties={}, edges=[{"type": "KNOWS", "target": "t1"}]))
+    await projector.run_once()
+    assert await outgoing(data, "t1") == [("t1", "WORKED_AT", "c-a"), ("t1", "WORKED_AT", "c-b")]
+
+    await write(data, linked("t1", 2, "c-b"))
+    await projector.run_once()
+
+    assert await outgoing(data, "t1") == [("t1", "WORKED_AT", "c-b")]
+    assert (await data.graph.edges_from(ORG, "t1"))[0].properties == {"version": 2}
+    # Other nodes' edges stay, those into t1 included.
+    assert await outgoing(data, "t2") == [("t2", "WORKED_AT", "c-a")]
+    assert await outgoing(data, "t3") == [("t3", "KNOWS", "t1")]
+
+    # No `edges` key leaves the edges as they are; an empty list removes them all.
+    await write(data, linked("t1", 3, label="Talent", properties={"name": "t1"}))
+    await projector.run_once()
+    assert await outgoing(data, "t1") == [("t1", "WORKED_AT", "c-b")]
+    await write(data, linked("t1", 4))
+    await projector.run_once()
+    assert await outgoing(data, "t1") == []
+    assert await outgoing(data, "t3") == [("t3", "KNOWS", "t1")]
+    assert (await projected(data))["graph"] == {"t1": 4, "t2": 1, "t3": 1}
+
+
+async def test_events_coalesced_in_one_batch_leave_the_newest_versions_edges(data: UnifiedDataAccess) -> None:
+    projector = Projector(data, all_projections(data))
+    await write(data, company("c-a"), company("c-b"), company("c-c"), linked("t1", 1, "c-b", "c-c"))
+    await projector.run_once()
+    assert await outgoing(data, "t1") == [("t1", "WORKED_AT", "c-b"), ("t1", "WORKED_AT", "c-c")]
+
+    await write(data, linked("t1", 2, "c-a", "c-b"), linked("t1", 3, "c-a"))
+    assert await projector.run_once() == 2
+
+    assert await outgoing(data, "t1") == [("t1", "WORKED_AT", "c-a")]
+    assert (await data.graph.edges_from(ORG, "t1"))[0].properties == {"version": 3}
+    assert (await projected(data))["graph"] == {"t1": 3}
+    assert await statuses(data) == [("c-a", 1, DONE), ("c-b", 1, DONE), ("c-c", 1, DONE), ("t1", 1, DONE),
+                                    ("t1", 2, DONE), ("t1", 3, DONE)]
+
+
+async def test_two_events_of_one_entity_in_one_batch_from_scratch_leave_the_newest_edges(
+        data: UnifiedDataAccess) -> None:
+    await write(data, company("c-a"), company("c-b"), linked("t1", 2, "c-a", "c-b"), linked("t1", 3, "c-a"))
+
+    await Projector(data, all_projections(data)).run_once()
+
+    assert await outgoing(data, "t1") == [("t1", "WORKED_AT", "c-a")]
