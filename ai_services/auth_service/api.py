@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import empty, json
 from sanic_ext import openapi
@@ -23,11 +25,20 @@ def _ip(request: Request) -> str | None:
     return request.remote_addr or request.ip or None
 
 
+def _arg(request: Request, name: str) -> str | None:
+    """A query parameter as text a database accepts (PostgreSQL refuses NUL)."""
+    raw = request.args.get(name)
+    if raw is not None and "\x00" in raw:
+        raise Problem(400, f"{name} must not contain NUL characters", slug="invalid-parameter",
+                      errors=[{"loc": f"query.{name}", "msg": "NUL character"}])
+    return raw
+
+
 def _limit(request: Request, default: int = 20, most: int = 200) -> int:
     raw = request.args.get("limit")
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= most:
         raise Problem(400, f"limit must be a whole number from 1 to {most}", slug="invalid-parameter",
                       errors=[{"loc": "query.limit", "msg": f"1..{most}"}])
     return int(raw)
@@ -83,9 +94,10 @@ def account_blueprint() -> Blueprint:
         body = parse_body(request, TokenRequest)
         ctx = request.app.ctx
         if body.grant_type == "client_credentials":
-            if not body.client_id or not body.client_secret:
+            missing = [name for name in ("client_id", "client_secret") if not getattr(body, name)]
+            if missing:
                 raise Problem(422, "client_credentials needs client_id and client_secret", slug="validation-failed",
-                              errors=[{"loc": "body.client_secret", "msg": "required"}])
+                              errors=[{"loc": f"body.{name}", "msg": "required"} for name in missing])
             return json(await sessions.client_credentials(ctx, body.client_id, body.client_secret, _ip(request)))
         if not body.api_key:
             raise Problem(422, "api_key grants need api_key", slug="validation-failed",
@@ -121,7 +133,7 @@ def users_blueprint() -> Blueprint:
     @openapi.summary("Users of your org (every org for a superadmin, or ?org_id=)")
     async def list_users(request: Request) -> HTTPResponse:
         return json(await users.list_users(request.app.ctx, caller(request), _limit(request),
-                                           request.args.get("cursor"), request.args.get("org_id")))
+                                           _arg(request, "cursor"), _arg(request, "org_id")))
 
     @bp.post("/")
     @requires(USER_ADMIN)
@@ -227,12 +239,12 @@ def admin_blueprint() -> Blueprint:
     async def audit_log(request: Request) -> HTTPResponse:
         principal = caller(request)
         before = request.args.get("before")
-        if before is not None and not before.isdigit():
+        if before is not None and not re.fullmatch(r"[0-9]{1,18}", before):
             raise Problem(400, "before must be an entry id", slug="invalid-parameter")
         limit = _limit(request, 50, 500)
         async with request.app.ctx.store.relational.read() as conn:
             items = await audit.query(conn, org_id=None if principal.role == SUPERADMIN else principal.org_id,
-                                      action=request.args.get("action"), actor=request.args.get("actor"),
+                                      action=_arg(request, "action"), actor=_arg(request, "actor"),
                                       before=int(before) if before else None, limit=limit)
         next_cursor = str(items[-1]["id"]) if len(items) == limit else None
         return json({"items": items, "total": len(items), "next_cursor": next_cursor})
@@ -260,6 +272,7 @@ def admin_blueprint() -> Blueprint:
         async with ctx.store.relational.write() as conn:
             await audit.record(conn, "keys.rotate", actor=caller(request).subject, target=kid, ip=_ip(request))
         await ctx.keys.load(ctx.store)
+        ctx.verifier.forget_keys()
         return json({"kid": kid}, status=201)
 
     return bp

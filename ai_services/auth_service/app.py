@@ -90,6 +90,7 @@ async def _follow_key_rotations(app: AuthApp) -> None:
             try:
                 async for _ in subscription:
                     await app.ctx.keys.load(app.ctx.store)
+                    app.ctx.verifier.forget_keys()
             finally:
                 await subscription.close()
         except asyncio.CancelledError:

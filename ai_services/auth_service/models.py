@@ -29,7 +29,9 @@ def _permissions(value: list[str]) -> list[str]:
 
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 Role = Annotated[str, AfterValidator(_role)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # PostgreSQL text cannot hold NUL; other control characters are never wanted
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_CONTROL)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL)]
 Password = Annotated[str, StringConstraints(max_length=1024)]  # the policy says more, with a clearer message
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
@@ -66,7 +68,7 @@ class LogoutRequest(Strict):
 
 class TokenRequest(Strict):
     grant_type: Literal["client_credentials", "api_key"]
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    client_id: Identifier | None = None
     client_secret: Secret | None = None
     api_key: Secret | None = None
 
@@ -76,7 +78,7 @@ class UserCreate(Strict):
     name: Name
     role: Role
     password: Password
-    org_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None  # superadmin only
+    org_id: Identifier | None = None  # superadmin only
 
 
 class UserUpdate(Strict):
@@ -107,7 +109,7 @@ class InvitationAccept(Strict):
 
 class ApiKeyCreate(Strict):
     name: Name
-    permissions: Annotated[list[str], Field(min_length=1, max_length=64), AfterValidator(_permissions)]
+    permissions: Annotated[list[Identifier], Field(min_length=1, max_length=64), AfterValidator(_permissions)]
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 

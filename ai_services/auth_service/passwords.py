@@ -51,12 +51,11 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Constant in time whether or not there is a hash to check against."""
-    if len(password) > MAX_LENGTH:
-        password = password[:MAX_LENGTH]
-    try:
-        return HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    try:  # a longer password never matches, but costs the same (no policy-compliant password is that long)
+        matched = HASHER.verify(stored_hash or _DUMMY_HASH, password[:MAX_LENGTH])
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+    return matched and stored_hash is not None and len(password) <= MAX_LENGTH
 
 
 def needs_rehash(stored_hash: str) -> bool:

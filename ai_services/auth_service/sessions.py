@@ -82,14 +82,13 @@ INVALID_CREDENTIALS = "the email address or the password is wrong"
 async def login(ctx: AuthContext, email: str, password: str, ip: str | None) -> dict[str, Any]:
     throttle = _throttle(ctx)
     try:
-        await throttle.check(email, ip)
+        await throttle.attempt(email, ip)
     except Throttled as throttled:
         raise too_many(throttled) from None
     async with ctx.store.relational.read() as conn:
         user = (await conn.execute(sa.select(users).where(users.c.email == email, users.c.deleted_at.is_(None))
                                    )).mappings().first()
     if not await verify_password_async(user["password_hash"] if user else None, password):
-        await throttle.failed(email, ip)
         async with ctx.store.relational.write() as conn:
             await audit.record(conn, "login", outcome="failure", org_id=user["org_id"] if user else None,
                                actor=user["id"] if user else audit.email_fingerprint(email), ip=ip)
@@ -176,8 +175,8 @@ async def logout(ctx: AuthContext, principal: Any, presented_refresh: str | None
 
 async def client_credentials(ctx: AuthContext, client_id: str, secret: str, ip: str | None) -> dict[str, Any]:
     throttle = _throttle(ctx)
-    try:
-        await throttle.check(f"client:{client_id}", ip)
+    try:  # per IP only: a client id is public, so a per-client lockout would let anyone lock the fleet out
+        await throttle.attempt(f"client:{client_id}", ip, per_account=False)
     except Throttled as throttled:
         raise too_many(throttled) from None
     async with ctx.store.relational.read() as conn:
@@ -185,9 +184,9 @@ async def client_credentials(ctx: AuthContext, client_id: str, secret: str, ip: 
                                                                       service_clients.c.revoked_at.is_(None))
                                      )).mappings().first()
     if not await verify_password_async(client["secret_hash"] if client else None, secret):
-        await throttle.failed(f"client:{client_id}", ip)
         raise Problem(401, "the client id or secret is wrong", slug="invalid-client", title="Unauthorized")
     assert client is not None
+    await throttle.succeeded(f"client:{client_id}", ip, per_account=False)
     access, ttl = await sign_access(ctx, subject=client_id, kind="service", org_id=None, role=None,
                                     permissions=list(client["permissions"]))
     return {"access_token": access, "token_type": "Bearer", "expires_in": ttl}

@@ -33,20 +33,20 @@ class LoginThrottle:
                 f"auth:login:ip:{ip}:{window}" if ip else None,
                 (window + 1) * self.window)
 
-    async def check(self, email: str, ip: str | None) -> None:
+    async def attempt(self, email: str, ip: str | None, *, per_account: bool = True) -> None:
+        """Count this attempt before the password is checked, atomically, so that concurrent attempts
+        cannot all pass the check; raise Throttled once the account or the IP is over its limit."""
         account_key, ip_key, ends = self._keys(email, ip)
         retry = max(1, math.ceil(ends - time.time()))
-        if int(await self.cache.get(account_key) or 0) >= self.per_account:
+        if per_account and await self.cache.incr(account_key, ttl=self.window + 1) > self.per_account:
             raise Throttled("account", retry)
-        if ip_key is not None and int(await self.cache.get(ip_key) or 0) >= self.per_ip:
+        if ip_key is not None and await self.cache.incr(ip_key, ttl=self.window + 1) > self.per_ip:
             raise Throttled("ip", retry)
 
-    async def failed(self, email: str, ip: str | None) -> None:
+    async def succeeded(self, email: str, ip: str | None, *, per_account: bool = True) -> None:
+        """A right password: the account starts afresh, and the attempt does not count against the IP."""
         account_key, ip_key, _ = self._keys(email, ip)
-        await self.cache.incr(account_key, ttl=self.window + 1)
+        if per_account:
+            await self.cache.delete(account_key)
         if ip_key is not None:
-            await self.cache.incr(ip_key, ttl=self.window + 1)
-
-    async def succeeded(self, email: str, ip: str | None) -> None:
-        account_key, _, _ = self._keys(email, ip)
-        await self.cache.delete(account_key)
+            await self.cache.incr(ip_key, -1)

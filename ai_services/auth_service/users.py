@@ -101,6 +101,8 @@ def _encode_cursor(created: float, user_id: str) -> str:
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         created, user_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|", 1)
+        if "\x00" in user_id:
+            raise ValueError(user_id)
         return float(created), user_id
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "the cursor is not one this API handed out", slug="invalid-cursor") from None
@@ -150,13 +152,13 @@ async def update_user(ctx: AuthContext, actor: Principal, user_id: str, body: An
         if if_match is not None and if_match != row["version"]:
             raise Problem(412, f"the user has changed (version {row['version']}); read it again",
                           slug="version-mismatch")
+        if row["role"] == SUPERADMIN and actor.role != SUPERADMIN:
+            raise Problem(403, "only a superadmin can change a superadmin", slug="permission-denied")
         changes: dict[str, Any] = {}
         if body.name is not None and body.name != row["name"]:
             changes["name"] = body.name
         if body.role is not None and body.role != row["role"]:
             _grantable(actor, body.role)
-            if row["role"] == SUPERADMIN and actor.role != SUPERADMIN:
-                raise Problem(403, "only a superadmin can change a superadmin's role", slug="permission-denied")
             if user_id == actor.subject:
                 raise Problem(409, "you cannot change your own role; ask another administrator",
                               slug="own-role")
@@ -171,7 +173,11 @@ async def update_user(ctx: AuthContext, actor: Principal, user_id: str, body: An
                                org_id=row["org_id"], actor=actor.subject, target=user_id, ip=ip)
         if changes:
             changes.update(updated_at=time.time(), version=row["version"] + 1)
-            await conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+            updated = await conn.execute(users.update().where(users.c.id == user_id,
+                                                              users.c.version == row["version"]).values(**changes))
+            if updated.rowcount != 1:
+                raise Problem(412, "the user has just been changed by someone else; read it again",
+                              slug="version-mismatch")
             if "name" in changes and len(changes) == 3:
                 await audit.record(conn, "user.update", org_id=row["org_id"], actor=actor.subject, target=user_id,
                                    ip=ip)
@@ -198,6 +204,8 @@ async def delete_user(ctx: AuthContext, actor: Principal, user_id: str, ip: str 
             email=f"deleted+{user_id}@invalid", name="", password_hash=None, status="deleted", deleted_at=now,
             updated_at=now, version=row["version"] + 1))
         await revoke_refresh_tokens(conn, user_id)
+        await conn.execute(invitations.update().where(invitations.c.email == row["email"]).values(
+            email=f"deleted+{user_id}@invalid", revoked_at=sa.func.coalesce(invitations.c.revoked_at, now)))
         await audit.record(conn, "user.delete", org_id=row["org_id"], actor=actor.subject, target=user_id, ip=ip)
     await end_sessions_cutoff(ctx, user_id)
 
@@ -295,19 +303,21 @@ async def revoke_invitation(ctx: AuthContext, actor: Principal, invitation_id: s
 
 async def accept_invitation(ctx: AuthContext, token: str, name: str, password: str, ip: str | None) -> dict[str, Any]:
     now = time.time()
-    password_hash = await hash_password_async(password)
-    async with ctx.store.relational.write() as conn:
+    async with ctx.store.relational.read() as conn:
         row = (await conn.execute(sa.select(invitations).where(invitations.c.token_hash == token_hash(token))
                                   )).mappings().first()
-        if row is None or row["accepted_at"] is not None or row["revoked_at"] is not None or row["expires_at"] <= now:
-            raise Problem(410, "this invitation is unknown, used, revoked or expired; ask for a new one",
-                          slug="invitation-invalid")
-        try:
-            check_policy(password, row["email"])
-        except WeakPassword as error:
-            raise weak(error) from None
+    if row is None or row["accepted_at"] is not None or row["revoked_at"] is not None or row["expires_at"] <= now:
+        raise Problem(410, "this invitation is unknown, used, revoked or expired; ask for a new one",
+                      slug="invitation-invalid")
+    try:
+        check_policy(password, row["email"])
+    except WeakPassword as error:
+        raise weak(error) from None
+    password_hash = await hash_password_async(password)  # only for a live invitation and an acceptable password
+    async with ctx.store.relational.write() as conn:
         taken = await conn.execute(invitations.update().where(invitations.c.id == row["id"],
-                                                              invitations.c.accepted_at.is_(None))
+                                                              invitations.c.accepted_at.is_(None),
+                                                              invitations.c.revoked_at.is_(None))
                                    .values(accepted_at=now))
         if taken.rowcount != 1:
             raise Problem(410, "this invitation has just been used", slug="invitation-invalid")

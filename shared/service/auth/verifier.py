@@ -73,6 +73,10 @@ class TokenVerifier:
     def forget_cached(self) -> None:
         self._lru.clear()
 
+    def forget_keys(self) -> None:
+        """Fetch the JWKS at the next unknown kid, however recent the last fetch: a rotation was announced."""
+        self._last_refresh = float("-inf")
+
     async def _verify_cold(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
