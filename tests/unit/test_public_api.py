@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["shared.service", "shared.database", "shared.config"]
+PACKAGES = ["shared.service", "shared.service.auth", "shared.database", "shared.config", "shared.skills"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
