@@ -8,6 +8,7 @@ as the auth service publishes them, so a running fleet applies them at once.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,7 +27,7 @@ from ai_services.auth_service.tables import orgs, users
 from shared.config import LoomaSettings
 from shared.database import UnifiedDataAccess
 from shared.database.schema import upgrade
-from shared.fleet import AUTH
+from shared.fleet import AUTH, CRM
 from shared.monitoring.metrics import ServiceMetrics
 from shared.service.auth.denylist import Denylist
 from shared.service.auth.permissions import ROLES, SUPERADMIN, permissions_for
@@ -191,31 +192,48 @@ def rotate_keys(data_dir: DataDir = None) -> None:
     typer.echo(f"new signing key {kid}; the previous key verifies for its tokens' remaining lifetime")
 
 
-def seed(demo: Annotated[bool, typer.Option("--demo", help="Create demo users with published passwords")] = False,
+def seed(demo: Annotated[bool, typer.Option("--demo", help="Create demo users with published passwords and "
+                                                          "a demo recruiting dataset")] = False,
+         talents: Annotated[int | None, typer.Option(
+             "--talents", min=10, max=100_000,
+             help="How many demo talents (the full demo if not given); applications, notes and "
+                  "relationships scale with it")] = None,
          data_dir: DataDir = None) -> None:
     """Create demo data for a laptop. Refused when LOOMA_ENV=production."""
     if not demo:
         typer.echo("nothing to seed; pass --demo for the demo org and users", err=True)
         raise typer.Exit(2)
 
-    async def work(ctx: AuthContext) -> list[str]:
+    async def work(ctx: AuthContext) -> tuple[list[str], str, dict[str, int]]:
         if ctx.settings.env == "production":
             raise Problem(409, "demo users have published passwords; they are never created in production")
         created = []
+        emails = [email for _, email, _ in DEMO_USERS]
         async with ctx.store.relational.read() as conn:
-            existing = set((await conn.execute(sa.select(users.c.email))).scalars())
-        org_id = None
+            existing = {r.email: r for r in (await conn.execute(sa.select(users.c.email, users.c.id, users.c.org_id)
+                                                                .where(users.c.email.in_(emails)))).all()}
+        org_id = next((r.org_id for r in existing.values()), None)  # users missing from the demo org join it
+        if org_id is None:
+            org_id = (await accounts.create_org(ctx, None, "Demo recruiting team", None))["id"]
+        ids = {email: r.id for email, r in existing.items()}
         for role, email, password in DEMO_USERS:
             if email in existing:
                 continue
-            if org_id is None:
-                org_id = (await accounts.create_org(ctx, None, "Demo recruiting team", None))["id"]
             body = UserCreate(email=email, name=f"Demo {role.replace('_', ' ')}", role=role, password=password,
                               org_id=org_id)
-            await accounts.create_user(ctx, Principal(**_operator_in(org_id)), body, None)
+            ids[email] = (await accounts.create_user(ctx, Principal(**_operator_in(org_id)), body, None))["id"]
             created.append(f"  {email:<30} {password:<24} {role}")
-        return created
+        # The CRM's data is seeded by module name, as the CLI finds this module: auth never imports the CRM.
+        crm = importlib.import_module(f"{CRM.module}.cli")
+        recruiter = next(ids[email] for role, email, _ in DEMO_USERS if role == "recruiter")
+        counts = await crm.seed_demo(ctx.store, org_id, recruiter, talents)
+        return created, org_id, counts
 
-    created = _run(data_dir, work)
+    created, org_id, counts = _run(data_dir, work)
     typer.echo("DEMO ONLY, for local use: these passwords are published in the README.")
     typer.echo("\n".join(created) if created else "the demo users exist already")
+    if counts:
+        typer.echo(f"demo recruiting data in org {org_id}:")
+        typer.echo("\n".join(f"  {name:<14} {count:>6}" for name, count in counts.items()))
+    else:
+        typer.echo("the demo recruiting data exists already")

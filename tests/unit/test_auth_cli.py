@@ -56,11 +56,11 @@ def test_refusals_name_the_problem_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_the_demo_seed_says_what_it_is_and_runs_once(tmp_path: Path) -> None:
-    code, out = looma("seed", "--demo", data_dir=tmp_path)
+    code, out = looma("seed", "--demo", "--talents", "10", data_dir=tmp_path)  # the CRM's demo: test_crm_demo.py
     assert code == 0, out
     assert "DEMO ONLY" in out and "recruiter@demo.looma.test" in out
-    code, out = looma("seed", "--demo", data_dir=tmp_path)
-    assert code == 0 and "exist already" in out
+    code, out = looma("seed", "--demo", "--talents", "10", data_dir=tmp_path)
+    assert code == 0 and "the demo users exist already" in out
     roles = sorted(r for (r,) in table(tmp_path, "SELECT role FROM auth_users"))
     assert roles == ["admin", "hiring_manager", "recruiter", "viewer"]
 
