@@ -48,6 +48,14 @@ def prepare_job(body: Job) -> dict[str, Any]:
     return data
 
 
+def job_editable(data: Mapping[str, Any], model: type[Job]) -> dict[str, Any]:
+    """What a PATCH starts from: derived requirements are left out, to be derived again from the description."""
+    fields = {k: v for k, v in data.items() if k in model.model_fields}
+    if data.get("requirements_derived"):
+        fields.pop("requirements", None)
+    return fields
+
+
 async def job_references(conn: AsyncConnection, org_id: str, data: dict[str, Any]) -> None:
     if data.get("company_id"):
         await require(conn, COMPANY, org_id, [data["company_id"]], body_loc("company_id"))
@@ -107,6 +115,16 @@ async def project_relationship(conn: AsyncConnection, org_id: str, row: dict[str
         await talent_logic.project(conn, source)
 
 
+async def project_relationship_change(conn: AsyncConnection, org_id: str, before: dict[str, Any],
+                                      row: dict[str, Any]) -> None:
+    """As project_relationship; a relationship moved to another source also leaves the old source's node."""
+    await project_relationship(conn, org_id, row)
+    if before["source_id"] != row["source_id"]:
+        old = await bump_revision(conn, talent_logic.TALENT, org_id, before["source_id"])
+        if old is not None:
+            await talent_logic.project(conn, old)
+
+
 def relationship_filters(args: Mapping[str, Any]) -> list[Any]:
     where = []
     if talent := args.get("talent_id"):
@@ -129,14 +147,14 @@ async def search_talents(request: Any, org_id: str, limit: int, cursor: str | No
 
 TALENTS = Entity(talent_logic.TALENT, "talents", talent_logic.Talent, TALENT_READ, TALENT_WRITE,
                  prepare=talent_logic.prepare, after_write=project_talent, list_filters=talent_logic.filters,
-                 projected=True, search=search_talents)
+                 projected=True, search=search_talents, kept=("merged_from",))
 COMPANIES = Entity(COMPANY, "companies", Company, JOB_READ, JOB_WRITE)
 JOBS = Entity(JOB, "jobs", Job, JOB_READ, JOB_WRITE, prepare=prepare_job, check_references=job_references,
-              after_write=project_job, list_filters=job_filters, projected=True)
+              after_write=project_job, list_filters=job_filters, projected=True, editable=job_editable)
 PROJECTS = Entity(PROJECT, "projects", Project, TALENT_READ, TALENT_WRITE, check_references=project_references)
 NOTES = Entity(NOTE, "notes", Note, TALENT_READ, TALENT_WRITE, check_references=note_references,
                list_filters=note_filters)
 RELATIONSHIPS = Entity(RELATIONSHIP, "relationships", Relationship, TALENT_READ, TALENT_WRITE,
                        check_references=relationship_references, after_write=project_relationship,
-                       list_filters=relationship_filters, projected=True)
+                       after_change=project_relationship_change, list_filters=relationship_filters, projected=True)
 

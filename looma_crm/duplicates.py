@@ -73,6 +73,7 @@ async def merge(conn: AsyncConnection, org_id: str, primary_id: str, duplicate_i
     data["merged_from"] = list(data.get("merged_from", [])) + [
         {"id": o["id"], "name": o["data"]["name"], "at": store.rfc3339(now), "by": actor} for o in others]
     conflicts: list[dict[str, Any]] = []
+    sources: set[str] = set()  # talents with a relationship to a duplicate
     taken = set((await conn.execute(sa.select(applications.c.job_id).where(
         applications.c.talent_id == primary_id, applications.c.deleted_at.is_(None)))).scalars())
     for other in others:
@@ -88,17 +89,44 @@ async def merge(conn: AsyncConnection, org_id: str, primary_id: str, duplicate_i
             await conn.execute(applications.update().where(applications.c.id == app_id).values(
                 talent_id=primary_id, data={**app_data, "talent_id": primary_id}, updated_at=now,
                 version=applications.c.version + 1))
-        await conn.execute(notes.update().where(notes.c.subject_type == "talent", notes.c.subject_id == other["id"])
-                           .values(subject_id=primary_id))
+        # Notes and relationships follow, in their JSON (what the API shows) as in their columns.
+        for note in (await conn.execute(sa.select(notes.c.id, notes.c.data).where(
+                notes.c.org_id == org_id, notes.c.subject_type == "talent", notes.c.subject_id == other["id"]))).all():
+            await conn.execute(notes.update().where(notes.c.id == note.id).values(
+                subject_id=primary_id, data={**note.data, "subject_id": primary_id}, updated_at=now,
+                version=notes.c.version + 1, revision=notes.c.revision + 1))
         for column in ("source_id", "target_id"):
-            await conn.execute(relationships.update().where(relationships.c[column] == other["id"])
-                               .values(**{column: primary_id}))
+            for link in (await conn.execute(sa.select(relationships.c.id, relationships.c.source_id,
+                                                      relationships.c.data).where(
+                    relationships.c.org_id == org_id, relationships.c[column] == other["id"]))).all():
+                await conn.execute(relationships.update().where(relationships.c.id == link.id).values(
+                    **{column: primary_id}, data={**link.data, column: primary_id}, updated_at=now,
+                    version=relationships.c.version + 1, revision=relationships.c.revision + 1))
+                if column == "target_id":
+                    sources.add(link.source_id)
         gone = await store.mark_deleted(conn, TALENT, other, None, merged_into=primary_id)
         await project(conn, gone)
     # Relationships that now join the primary to itself, or repeat one it had, are closed.
-    await conn.execute(relationships.update().where(relationships.c.source_id == primary_id,
-                                                    relationships.c.target_id == primary_id,
-                                                    relationships.c.deleted_at.is_(None)).values(deleted_at=now))
+    links = (await conn.execute(sa.select(relationships.c.id, relationships.c.source_id, relationships.c.target_id,
+                                          relationships.c.type).where(
+        relationships.c.org_id == org_id, relationships.c.deleted_at.is_(None),
+        sa.or_(relationships.c.source_id == primary_id, relationships.c.target_id == primary_id))
+        .order_by(relationships.c.created_at, relationships.c.id))).all()
+    seen: set[tuple[str, str, str]] = set()
+    closing = []
+    for link in links:
+        if link.source_id == link.target_id or (link.source_id, link.target_id, link.type) in seen:
+            closing.append(link.id)
+        seen.add((link.source_id, link.target_id, link.type))
+    if closing:
+        await conn.execute(relationships.update().where(relationships.c.id.in_(closing)).values(
+            deleted_at=now, updated_at=now, version=relationships.c.version + 1,
+            revision=relationships.c.revision + 1))
+    # Talents whose relationships pointed at a duplicate now point at the primary: their graph edges move.
+    for source_id in sorted(sources - {primary_id, *duplicate_ids}):
+        source = await store.bump_revision(conn, TALENT, org_id, source_id)
+        if source is not None:
+            await project(conn, source)
     row = await store.replace(conn, TALENT, primary, data, None)
     await project(conn, row)
     return row, conflicts

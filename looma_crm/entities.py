@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import empty
@@ -52,6 +53,11 @@ class Entity:
     fixed: Mapping[str, str] = field(default_factory=dict)  # field -> why a change to it is refused
     # GET /{plural}?q=...: a search instead of a plain list (request, org, limit, cursor)
     search: Callable[[Request, str, int, str | None], Awaitable[dict[str, Any]]] | None = None
+    kept: tuple[str, ...] = ()  # fields the service keeps (not the client's): PATCH and PUT carry them over
+    # the stored fields a PATCH starts from (data, model): by default those the model takes
+    editable: Callable[[Mapping[str, Any], type[BaseModel]], dict[str, Any]] | None = None
+    # (conn, org, before, row) after a PATCH or PUT, in its transaction; by default after_write(conn, org, row)
+    after_change: Callable[[AsyncConnection, str, dict[str, Any], dict[str, Any]], Awaitable[None]] | None = None
 
 
 def validated(entity: Entity, data: Any) -> dict[str, Any]:
@@ -78,9 +84,11 @@ def with_etag(row: Mapping[str, Any], status: int = 200, extra: dict[str, Any] |
     return json_response(body, status=status, headers={"ETag": f'"{row["version"]}"'})
 
 
-def _editable(row: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+def _editable(row: Mapping[str, Any], entity: Entity) -> dict[str, Any]:
     """The stored JSON reduced to the fields a client may send (derived ones are recomputed)."""
-    return {k: v for k, v in row["data"].items() if k in model.model_fields}
+    if entity.editable is not None:
+        return entity.editable(row["data"], entity.model)
+    return {k: v for k, v in row["data"].items() if k in entity.model.model_fields}
 
 
 async def create(request: Request, entity: Entity, body: Any) -> HTTPResponse:
@@ -96,7 +104,16 @@ async def create(request: Request, entity: Entity, body: Any) -> HTTPResponse:
         if not await cache.add(slot, entity_id.encode(), ttl=IDEMPOTENCY_TTL):
             earlier = (await cache.get(slot) or b"").decode()
             async with request.app.ctx.store.relational.read() as conn:
-                row = await store.fetch(conn, entity.kind, org, earlier)
+                try:
+                    row = await store.fetch(conn, entity.kind, org, earlier)
+                except Problem:
+                    table = entity.kind.table
+                    if (await conn.execute(sa.select(table.c.id).where(table.c.id == earlier))).first() is None:
+                        # The first request has not committed yet (or failed and is releasing the key).
+                        raise Problem(409, "a request with this Idempotency-Key is still being processed; "
+                                           "retry it shortly", slug="idempotency-in-progress",
+                                      headers={"Retry-After": "1"}) from None
+                    raise
             return with_etag(row, 201)
     try:
         async with request.app.ctx.store.relational.write() as conn:
@@ -119,13 +136,17 @@ async def change(request: Request, entity: Entity, entity_id: str, merge: bool) 
                       errors=[{"loc": "body", "msg": "expected an object"}])
     async with request.app.ctx.store.relational.write() as conn:
         current = await store.fetch(conn, entity.kind, org, entity_id)
-        data = validated(entity, {**_editable(current, entity.model), **body} if merge else body)
+        data = validated(entity, {**_editable(current, entity), **body} if merge else body)
+        data.update({name: current["data"][name] for name in entity.kept if name in current["data"]})
         for name, reason in entity.fixed.items():
             if data.get(name) != current["data"].get(name):
                 raise Problem(409, reason, slug="field-fixed", errors=[{"loc": f"body.{name}", "msg": reason}])
         await entity.check_references(conn, org, data)
         row = await store.replace(conn, entity.kind, current, data, if_match(request))
-        await entity.after_write(conn, org, row)
+        if entity.after_change is not None:
+            await entity.after_change(conn, org, current, row)
+        else:
+            await entity.after_write(conn, org, row)
     if entity.projected:
         await wake_projector(request.app.ctx.store.cache)
     return with_etag(row)

@@ -64,17 +64,7 @@ def talent_events(row: dict[str, Any], relationships: list[dict[str, Any]]) -> l
     edges += [{"type": RELATIONSHIP_EDGES[r["type"]], "target": r["target_id"],
                "properties": {"strength": r["strength"], "relationship_id": r["id"]}} for r in relationships]
     skills = data.get("skills", [])
-    fields = {
-        "name": data["name"],
-        "title": data.get("current_title") or "",
-        "company": _join(data.get("current_company"), *(e.get("company") for e in data.get("experience", []))),
-        "summary": data.get("summary") or "",
-        "skills": _join(*(s.get("display") for s in skills), *(s.get("name") for s in skills)),
-        "experience": _join(*(_join(e.get("title"), e.get("description")) for e in data.get("experience", []))),
-        "education": _join(*(_join(e.get("school"), e.get("major"), e.get("degree"))
-                             for e in data.get("education", []))),
-        "tags": _join(*data.get("tags", [])),
-    }
+    fields = talent_fields(data)
     filters = {"city": data.get("city"), "skills": [s["skill_id"] or f"name:{name_key(s['name'])}" for s in skills],
                "job_status": data.get("job_status"), "tags": [t.casefold() for t in data.get("tags", [])],
                "source": data.get("source")}
@@ -87,6 +77,22 @@ def talent_events(row: dict[str, Any], relationships: list[dict[str, Any]]) -> l
                                   "fulltext": {"index": "talents", "fields": fields,
                                                "filters": {k: v for k, v in filters.items() if v}}}))
     return events
+
+
+def talent_fields(data: dict[str, Any]) -> dict[str, str]:
+    """The talent's text as the `talents` index holds it (and as search highlights are cut from)."""
+    skills = data.get("skills", [])
+    return {
+        "name": data["name"],
+        "title": data.get("current_title") or "",
+        "company": _join(data.get("current_company"), *(e.get("company") for e in data.get("experience", []))),
+        "summary": data.get("summary") or "",
+        "skills": _join(*(s.get("display") for s in skills), *(s.get("name") for s in skills)),
+        "experience": _join(*(_join(e.get("title"), e.get("description")) for e in data.get("experience", []))),
+        "education": _join(*(_join(e.get("school"), e.get("major"), e.get("degree"))
+                             for e in data.get("education", []))),
+        "tags": _join(*data.get("tags", [])),
+    }
 
 
 def job_events(row: dict[str, Any]) -> list[OutboxEvent]:

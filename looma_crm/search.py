@@ -1,7 +1,9 @@
 """Talent search: full text (CJK-aware) combined with the list filters.
 
-The full-text store ranks and highlights (up to SEARCH_WINDOW hits); the relational store then
-keeps the hits that pass every filter (skills and tags all-of, years ranges...), in rank order.
+The full-text store ranks a window of up to SEARCH_WINDOW hits without highlights; the relational
+store keeps the ids that pass every filter (skills and tags all-of, years ranges...), in rank
+order; only the page shown is then read in full and highlighted, from the same text the index
+holds (projections.talent_fields) with the same highlighter, whatever the full-text backend.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import sqlalchemy as sa
 
 from looma_crm import store
 from looma_crm.places import canonical_city
+from looma_crm.projections import talent_fields
 from looma_crm.tables import talents
 from looma_crm.talents import TALENT, filters
 from shared.database import UnifiedDataAccess
-from shared.database.fulltext import FullTextInputError
+from shared.database.fulltext import FullTextInputError, query_terms
+from shared.database.fulltext_relational import highlight
 from shared.service.problems import Problem
 
 SEARCH_WINDOW = 1000
@@ -31,21 +35,27 @@ async def search_talents(data: UnifiedDataAccess, org_id: str, query: str, args:
     if status := args.get("status"):
         narrowing["job_status"] = status
     try:
-        hits = await data.fulltext.search("talents", org_id, query, narrowing, limit=SEARCH_WINDOW)
+        terms = set(query_terms(query))
+        hits = await data.fulltext.search("talents", org_id, query, narrowing, limit=SEARCH_WINDOW,
+                                          with_highlights=False)
     except FullTextInputError as error:
         raise Problem(400, str(error), slug="invalid-query", errors=[{"loc": "query.q", "msg": str(error)}]) from None
     if not hits:
         return {"items": [], "total": 0, "next_cursor": None}
-    ranked = {hit.id: hit for hit in hits}
-    async with data.relational.read() as conn:
-        rows = (await conn.execute(sa.select(talents).where(
-            store.live(TALENT, org_id), talents.c.id.in_(list(ranked)), *filters(args)))).mappings().all()
-    found = {row["id"]: row for row in rows}
-    ordered = [found[i] for i in ranked if i in found]
+    scores = {hit.id: hit.score for hit in hits}
     offset = _offset(cursor)
-    window = ordered[offset: offset + limit]
-    items = [{**store.view(row), "score": round(ranked[row["id"]].score, 4),
-              "highlights": dict(ranked[row["id"]].highlights)} for row in window]
+    async with data.relational.read() as conn:
+        passing = set((await conn.execute(sa.select(talents.c.id).where(
+            store.live(TALENT, org_id), talents.c.id.in_(list(scores)), *filters(args)))).scalars())
+        ordered = [i for i in scores if i in passing]
+        page_ids = ordered[offset: offset + limit]
+        rows = await store.fetch_many(conn, TALENT, org_id, page_ids)
+    items = []
+    for talent_id in page_ids:
+        row = rows[talent_id]
+        marked = {field: fragments for field, text in talent_fields(row["data"]).items()
+                  if (fragments := highlight(text, terms))}
+        items.append({**store.view(row), "score": round(scores[talent_id], 4), "highlights": marked})
     more = offset + limit < len(ordered)
     return {"items": items, "total": len(ordered),
             "next_cursor": base64.urlsafe_b64encode(f"search:{offset + limit}".encode()).decode() if more else None}

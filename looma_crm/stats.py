@@ -16,13 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from looma_crm import store
 from looma_crm.domain import JOB
 from looma_crm.pipeline import APPLICATION, OPEN_STAGES, STAGES
-from looma_crm.tables import applications, jobs, stage_history
+from looma_crm.tables import applications, jobs, stage_history, talents
 
 FUNNEL = ("sourced", "screening", "interview", "offer", "hired")
 
 
 async def pipeline(conn: AsyncConnection, org_id: str, job_id: str | None) -> dict[str, Any]:
-    where = [store.live(APPLICATION, org_id)]
+    # As on the board: the applications of deleted talents count nowhere.
+    where = [store.live(APPLICATION, org_id),
+             sa.exists().where(talents.c.id == applications.c.talent_id, talents.c.deleted_at.is_(None))]
     if job_id is not None:
         await store.fetch(conn, JOB, org_id, job_id)
         where.append(applications.c.job_id == job_id)

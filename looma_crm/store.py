@@ -173,7 +173,9 @@ async def page(conn: AsyncConnection, kind: Kind, org_id: str, request: PageRequ
             beyond = column < value if descending else column > value
             after = sa.or_(beyond, sa.and_(column == value, table.c.id > last_id), column.is_(None))
         statement = statement.where(after)
-    order = (column.desc().nulls_last() if descending else column.asc().nulls_last())
+    order = column.desc() if descending else column.asc()
+    if column.nullable:  # NOT NULL columns keep a plain ORDER BY, which their index can serve
+        order = order.nulls_last()
     statement = statement.order_by(order, table.c.id).limit(request.limit + 1)
     rows = (await conn.execute(statement)).mappings().all()
     total = (await conn.execute(sa.select(sa.func.count()).select_from(table).where(condition))).scalar_one()

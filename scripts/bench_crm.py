@@ -105,7 +105,8 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        extra = {"LOOMA_LOG_LEVEL": "WARNING"}
+        # The fleet's default heartbeats (start_fleet's are shortened for tests).
+        extra = {"LOOMA_LOG_LEVEL": "WARNING", "LOOMA_HEARTBEAT_INTERVAL": "3", "LOOMA_HEARTBEAT_TTL": "10"}
         if args.database_url:
             extra["LOOMA_DATABASE_URL"] = fresh_database(args.database_url)
         if args.redis_url:

@@ -87,8 +87,12 @@ class FullTextStore(Protocol):
     async def delete(self, index: str, org_id: str, ids: Sequence[str]) -> int: ...
 
     async def search(self, index: str, org_id: str, query: str, filters: Filters | None = None,
-                     limit: int = 10) -> list[TextHit]:
-        """The org's documents matching `query`, best BM25 score first, with highlights."""
+                     limit: int = 10, with_highlights: bool = True) -> list[TextHit]:
+        """The org's documents matching `query`, best BM25 score first, with highlights.
+
+        `with_highlights=False` leaves every hit's highlights empty: for callers that rank a wide
+        window and highlight only the page they show, which is most of the cost saved.
+        """
 
     async def versions(self, index: str, org_id: str | None = None) -> dict[str, int]:
         """Document id to version (in one org, or all when None): for reconcile."""

@@ -123,13 +123,15 @@ class ElasticFullText:
         return int(response["deleted"])
 
     async def search(self, index: str, org_id: str, query: str, filters: Filters | None = None,
-                     limit: int = 10) -> list[TextHit]:
+                     limit: int = 10, with_highlights: bool = True) -> list[TextHit]:
         query_terms(query)  # the same refusals as the relational store, before any request
         check_limit(limit)
         wanted: dict[str, list[str]] = {}
         spec = await self._spec(index, lambda spec: wanted.update(query_filter_values(spec, filters)))
         conditions: list[dict[str, Any]] = [{"term": {"org_id": org_id}}]
         conditions += [{"terms": {f"filters.{field}": values}} for field, values in sorted(wanted.items())]
+        highlight = {"highlight": {**HIGHLIGHT, "fields": {f"text.{field}": {} for field in spec.fields}}} \
+            if with_highlights else {}
         response = await self.client.search(
             index=self.es_index(spec.name),
             query={"bool": {
@@ -137,7 +139,7 @@ class ElasticFullText:
                                           "fields": [f"text.{field}" for field in spec.fields]}}],
                 "filter": conditions,
             }},
-            highlight={**HIGHLIGHT, "fields": {f"text.{field}": {} for field in spec.fields}},
+            **highlight,
             sort=[{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}],
             track_scores=True,
             track_total_hits=False,

@@ -187,7 +187,7 @@ class RelationalFullText:
         return removed
 
     async def search(self, index: str, org_id: str, query: str, filters: Filters | None = None,
-                     limit: int = 10) -> list[TextHit]:
+                     limit: int = 10, with_highlights: bool = True) -> list[TextHit]:
         term_counts = Counter(query_terms(query))
         check_limit(limit)
         async with self.relational.read() as conn:
@@ -198,7 +198,8 @@ class RelationalFullText:
                 return []
             ranked = await _ranked(conn, index, org_id, weights, wanted, limit)
         terms = set(term_counts)
-        return [TextHit(doc_id, float(score), _highlights(spec, fields, terms)) for doc_id, score, fields in ranked]
+        return [TextHit(doc_id, float(score), _highlights(spec, fields, terms) if with_highlights else {})
+                for doc_id, score, fields in ranked]
 
     async def versions(self, index: str, org_id: str | None = None) -> dict[str, int]:
         query = sa.select(fulltext_documents.c.id, fulltext_documents.c.version).where(

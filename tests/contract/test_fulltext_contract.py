@@ -221,6 +221,15 @@ async def test_highlights_wrap_the_matches_in_em(fulltext: FullTextStore) -> Non
     assert hit.highlights == {"title": ["资深<em>后端工程</em>师"]}
 
 
+async def test_without_highlights_the_ranking_is_the_same_and_highlights_are_empty(fulltext: FullTextStore) -> None:
+    await fulltext.index(SPEC.name, [doc("t1", "资深后端工程师", "后端后端"), doc("t2", "后端实习生", "熟悉Go")])
+
+    full = await fulltext.search(SPEC.name, ORG, "后端")
+    bare = await fulltext.search(SPEC.name, ORG, "后端", with_highlights=False)
+    assert [(h.id, round(h.score, 6)) for h in bare] == [(h.id, round(h.score, 6)) for h in full]
+    assert all(h.highlights for h in full) and not any(h.highlights for h in bare)
+
+
 async def test_highlights_of_a_long_field_are_fragments_around_the_match(fulltext: FullTextStore) -> None:
     filler = "负责日常运营工作并与同事保持沟通。" * 30
     summary = filler + "曾担任资深后端工程师。" + filler
