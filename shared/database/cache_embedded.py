@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -98,19 +99,34 @@ class EmbeddedCache:
         return self._db
 
     async def _run(self, work: Callable[[aiosqlite.Connection], Awaitable[T]], write: bool = False) -> T:
-        """Run `work` alone on the connection; a write runs inside BEGIN IMMEDIATE ... COMMIT."""
+        """Run `work` alone on the connection; a write runs inside BEGIN IMMEDIATE ... COMMIT.
+
+        A write is shielded from cancellation: a caller that gives up (a request timing out) must
+        not leave the transaction open, since an open write transaction holds the data directory's
+        write lock against every other process. Any transaction still open from a failed COMMIT
+        is rolled back before the next use of the connection.
+        """
+        if write:
+            return await asyncio.shield(self._serialised(work, write=True))
+        return await self._serialised(work, write=False)
+
+    async def _serialised(self, work: Callable[[aiosqlite.Connection], Awaitable[T]], write: bool) -> T:
         async with self._lock:
             db = await self._connection()
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
             if not write:
                 return await work(db)
             await db.execute("BEGIN IMMEDIATE")
             try:
                 result = await work(db)
                 await self._maybe_purge(db)
+                await db.execute("COMMIT")
             except BaseException:
-                await db.execute("ROLLBACK")
+                if db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        await db.execute("ROLLBACK")
                 raise
-            await db.execute("COMMIT")
             return result
 
     async def _maybe_purge(self, db: aiosqlite.Connection) -> None:

@@ -319,3 +319,24 @@ async def test_embedded_lock_held_by_another_process_is_exclusive(embedded: Embe
 
     async with embedded.lock("projector", wait=SHORT_WAIT):
         pass
+
+
+async def test_writes_given_up_by_their_callers_leave_the_store_usable_by_others(cache_opener) -> None:  # type: ignore[no-untyped-def]
+    """A request that times out mid-write must not leave the store locked against other processes."""
+    first, second = cache_opener(), cache_opener()
+    try:
+        await first.set("warm", b"1")
+        for _ in range(30):
+            task = asyncio.create_task(first.incr("counter", ttl=60))
+            await asyncio.sleep(0)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        await asyncio.wait_for(second.set("other", b"1"), timeout=3)
+        assert await second.get("other") == b"1"
+        assert 0 <= int(await first.get("counter") or 0) <= 30
+    finally:
+        await first.close()
+        await second.close()

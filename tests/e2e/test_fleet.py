@@ -36,13 +36,17 @@ def test_each_upstream_answers_through_the_gateway(fleet: Fleet, name: str) -> N
 
 
 def test_domain_prefix_reaches_its_service(fleet: Fleet) -> None:
-    """CRM routes arrive with the CRM issue; for now its own 404 proves the request got there."""
+    """The CRM answers its own routes through the gateway: 401 without a token, its list with one."""
     response = httpx.get(f"{fleet.gateway}/api/v1/talents", headers={"X-Request-ID": "e2e-talents"})
-    assert response.status_code == 404
+    assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["request_id"] == "e2e-talents"
-    assert problem["type"] == "urn:looma:problem:not-found"  # the CRM's answer, not the gateway's unknown-route
+    assert problem["type"] == "urn:looma:problem:missing-token"  # the CRM's answer, not the gateway's unknown-route
+    token = fleet.login()["access_token"]
+    response = httpx.get(f"{fleet.gateway}/api/v1/talents", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "total": 0, "next_cursor": None}
 
 
 def test_unknown_route_is_404_without_token(fleet: Fleet) -> None:
