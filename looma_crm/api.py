@@ -133,9 +133,62 @@ def pipeline_routes() -> Blueprint:
 
 def blueprints() -> Sequence[Blueprint]:
     # Extras first: /talents/<id>/network must not be taken for a talent id.
-    return (talent_extras(), company_extras(), pipeline_routes(),
+    return (talent_extras(), company_extras(), pipeline_routes(), csv_routes(),
             *(crud_blueprint(e) for e in (TALENTS, COMPANIES, JOBS, PROJECTS, NOTES, RELATIONSHIPS,
                                           APPLICATIONS)))
 
 
 __all__ = ["blueprints", "view"]
+
+
+def csv_routes() -> Blueprint:
+    """CSV export of talents and jobs, and imports (looma_crm/csv_io.py, looma_crm/imports.py)."""
+    from datetime import UTC, datetime
+
+    from looma_crm import csv_io, imports
+    from looma_crm.entities import Entity, args_dict
+    from shared.service.auth import authenticated
+
+    bp = Blueprint("crm_csv", url_prefix="/api/v1")
+
+    async def export(request: Request, entity: Entity) -> None:
+        filename = f"{entity.plural}-{datetime.now(UTC):%Y-%m-%d}.csv"
+        response = await request.respond(content_type="text/csv; charset=utf-8",
+                                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        async with request.app.ctx.store.relational.read() as conn:
+            async for chunk in csv_io.export(conn, csv_io.LAYOUTS[entity.plural], entity.kind, org_of(request)):
+                await response.send(chunk)
+        await response.eof()
+
+    @bp.get("/talents/export.csv")
+    @requires(TALENT_READ)
+    @openapi.summary("Every talent of the org as CSV (UTF-8 with BOM; columns in looma_crm/csv_io.py)")
+    async def export_talents(request: Request) -> None:
+        await export(request, TALENTS)
+
+    @bp.get("/jobs/export.csv")
+    @requires(JOB_READ)
+    @openapi.summary("Every job of the org as CSV (UTF-8 with BOM; columns in looma_crm/csv_io.py)")
+    async def export_jobs(request: Request) -> None:
+        await export(request, JOBS)
+
+    @bp.post("/imports", stream=True)
+    @authenticated  # talent:write or job:write, by ?kind=
+    @openapi.summary("Import talents or jobs from CSV: ?kind=talents|jobs, skip_invalid, dry_run; "
+                     "more than 1,000 rows answer 202 and run as a job")
+    async def start_import(request: Request) -> HTTPResponse:
+        chosen = imports.options(args_dict(request))
+        imports.require_permission(request, chosen.kind)
+        job = await imports.start(request, chosen, await imports.read_upload(request))
+        return imports.answer(job)
+
+    @bp.get("/imports/<import_id:str>")
+    @authenticated  # the permission an import of its kind needs
+    @openapi.summary("An import: its status, progress and validation report")
+    async def read_import(request: Request, import_id: str) -> HTTPResponse:
+        async with request.app.ctx.store.relational.read() as conn:
+            record = await imports.fetch(conn, org_of(request), import_id)
+        imports.require_permission(request, record["kind"])
+        return json(imports.view(record))
+
+    return bp
