@@ -84,6 +84,8 @@ async def _timed(backend: str, check: Any) -> dict[str, Any]:
     try:
         detail = await asyncio.wait_for(check(), CHECK_TIMEOUT)
         ok, error = True, None
+    except TimeoutError:
+        detail, ok, error = {"timed_out": True}, False, f"no answer within {CHECK_TIMEOUT:g}s"
     except Exception as exc:  # every failure becomes detail on /ready, never a crash
         detail, ok, error = {}, False, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     result: dict[str, Any] = {"ok": ok, "backend": backend, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}

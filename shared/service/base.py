@@ -28,7 +28,7 @@ from shared.service.auth.service_token import ServiceToken
 from shared.service.auth.verifier import JwksSource, TokenVerifier
 from shared.service.context import LoomaApp, ServiceContext
 from shared.service.forwarding import forwarding_secret
-from shared.service.health import ReadinessCheck, health_blueprint, readiness
+from shared.service.health import ReadinessCheck, health_blueprint, only_slow, readiness
 from shared.service.observability import LoomaRequest, install_observability
 from shared.service.problems import ProblemErrorHandler
 from shared.service.registration import GatewayRegistration
@@ -136,7 +136,12 @@ async def _start_registration(app: LoomaApp) -> None:
 
 
 async def _is_ready(app: LoomaApp) -> bool:
-    ready, _ = await readiness(app.ctx.store, app.ctx.extra_checks())
+    """What heartbeats report. Checks that only time out mean a saturated event loop, not a broken
+    dependency: the last report stands, so a busy instance is not taken out of rotation for being busy."""
+    ready, checks = await readiness(app.ctx.store, app.ctx.extra_checks())
+    registration = app.ctx.registration
+    if not ready and only_slow(checks) and registration is not None:
+        return registration.last_ready
     return ready
 
 

@@ -54,6 +54,12 @@ async def readiness(store: UnifiedDataAccess, extra: dict[str, ReadinessCheck]) 
     return all(check["ok"] for check in checks.values()), checks
 
 
+def only_slow(checks: dict[str, Any]) -> bool:
+    """Every failing check merely ran out of time: the process is busy, not broken."""
+    failing = [check for check in checks.values() if not check["ok"]]
+    return bool(failing) and all(check.get("timed_out") for check in failing)
+
+
 CHECK_TIMEOUT = 3.0
 
 
@@ -61,6 +67,6 @@ async def _run(check: ReadinessCheck) -> dict[str, Any]:
     try:
         return {"ok": True, **await asyncio.wait_for(check(), CHECK_TIMEOUT)}
     except TimeoutError:
-        return {"ok": False, "error": f"no answer within {CHECK_TIMEOUT:g}s"}
+        return {"ok": False, "timed_out": True, "error": f"no answer within {CHECK_TIMEOUT:g}s"}
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}

@@ -138,7 +138,7 @@ async def test_ready_answers_503_when_a_service_readiness_check_hangs(
     _, response = await client.get("/ready")
 
     assert response.status == 503
-    assert response.json["checks"]["model"] == {"ok": False, "error": "no answer within 0.2s"}
+    assert response.json["checks"]["model"] == {"ok": False, "timed_out": True, "error": "no answer within 0.2s"}
 
 
 # --- request bodies ---------------------------------------------------------------------------------
@@ -349,3 +349,34 @@ async def test_docs_ui_answers(client: SanicASGITestClient) -> None:
 
     assert response.status == 200
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_a_busy_instance_is_told_apart_from_a_broken_one() -> None:
+    from shared.service.health import only_slow
+
+    assert only_slow({"database": {"ok": True}, "model": {"ok": False, "timed_out": True}})
+    assert not only_slow({"database": {"ok": False, "error": "refused"}, "model": {"ok": False, "timed_out": True}})
+    assert not only_slow({"database": {"ok": True}})
+
+
+async def test_heartbeats_keep_the_last_readiness_while_checks_only_time_out(settings: LoomaSettings,
+                                                                             migrated: None) -> None:
+    from shared.database import UnifiedDataAccess
+    from shared.service.base import _is_ready
+
+    service = ProbeService(settings)
+    app = service.create_app()
+    app.ctx.data = UnifiedDataAccess.from_settings(settings)
+
+    class Beats:
+        last_ready = True
+
+    app.ctx.registration = Beats()  # type: ignore[assignment]
+    service.model_hangs = True
+    assert await _is_ready(app) is True  # the model check timed out: busy, report as before
+    Beats.last_ready = False
+    assert await _is_ready(app) is False
+    service.model_hangs, service.model_loaded = False, False
+    Beats.last_ready = True
+    assert await _is_ready(app) is False  # a real failure is reported at once
+    await app.ctx.data.close()
