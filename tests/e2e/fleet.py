@@ -119,7 +119,11 @@ def start_fleet(data_dir: Path, offset: int, output: Path, extra_env: dict[str, 
         process = subprocess.Popen([sys.executable, "-m", "shared.cli.main", "up", "--data-dir", str(data_dir)],
                                    env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     fleet = Fleet(data_dir, offset, process, output)
-    fleet.wait_until(lambda: "ready in" in fleet.log() or process.poll() is not None, 90, "looma up to be ready")
+    try:
+        fleet.wait_until(lambda: "ready in" in fleet.log() or process.poll() is not None, 90, "looma up to be ready")
+    except AssertionError:
+        fleet.stop()  # a fleet that never became ready must not outlive the test
+        raise
     if process.poll() is not None:
         raise AssertionError(f"looma up exited with {process.returncode}:\n{fleet.log()}")
     return fleet
