@@ -11,12 +11,13 @@ from sanic_ext import openapi
 
 from looma_crm import duplicates, network, pipeline, stats
 from looma_crm.domain import COMPANIES, JOBS, NOTES, PROJECTS, RELATIONSHIPS, TALENTS
-from looma_crm.entities import crud_blueprint, if_match, with_etag
+from looma_crm.entities import crud_blueprint, with_etag
 from looma_crm.models import StageChange, Strict
 from looma_crm.pipeline import APPLICATIONS
 from looma_crm.store import view
 from shared.database.outbox import wake_projector
 from shared.service import Problem, parse_body
+from shared.service.requests import if_match
 from shared.service.auth import caller, requires
 from shared.service.auth.permissions import JOB_READ, TALENT_READ, TALENT_WRITE
 from shared.service.tenancy import org_of

@@ -26,6 +26,7 @@ from looma_crm import store
 from looma_crm.store import Kind
 from shared.database.outbox import wake_projector
 from shared.service import Problem, json_body
+from shared.service.requests import if_match
 from shared.service.auth import caller, requires
 from shared.service.problems import validation_problem
 from shared.service.tenancy import org_of
@@ -65,16 +66,6 @@ def validated(entity: Entity, data: Any) -> dict[str, Any]:
         return entity.prepare(entity.model.model_validate(data))
     except ValidationError as error:
         raise validation_problem(error) from None
-
-
-def if_match(request: Request) -> int | None:
-    raw = request.headers.get("if-match")
-    if raw is None or raw.strip() == "*":
-        return None
-    tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Problem(412, "If-Match must be an ETag this API handed out", slug="version-mismatch")
-    return int(tag)
 
 
 def with_etag(row: Mapping[str, Any], status: int = 200, extra: dict[str, Any] | None = None) -> HTTPResponse:

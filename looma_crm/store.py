@@ -16,13 +16,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.service.problems import Problem
+from shared.utils.time import rfc3339
 from shared.service.tenancy import not_found
 
 MAX_LIMIT = 200
@@ -46,12 +46,6 @@ class Kind:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def rfc3339(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def view(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from shared.service.auth import authenticated, caller, public, requires
 from shared.service.auth.permissions import (
     APIKEY_ADMIN, AUDIT_READ, KEYS_ADMIN, ORG_ADMIN, SUPERADMIN, USER_ADMIN,
 )
+from shared.service.requests import if_match
 
 
 def _ip(request: Request) -> str | None:
@@ -42,16 +43,6 @@ def _limit(request: Request, default: int = 20, most: int = 200) -> int:
         raise Problem(400, f"limit must be a whole number from 1 to {most}", slug="invalid-parameter",
                       errors=[{"loc": "query.limit", "msg": f"1..{most}"}])
     return int(raw)
-
-
-def _if_match(request: Request) -> int | None:
-    raw = request.headers.get("if-match")
-    if raw is None or raw.strip() == "*":
-        return None
-    tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Problem(412, "If-Match must be an ETag this API handed out", slug="version-mismatch")
-    return int(tag)
 
 
 def _with_etag(body: dict, status: int = 200) -> HTTPResponse:
@@ -155,7 +146,7 @@ def users_blueprint() -> Blueprint:
     @openapi.summary("Change a user's name, role or status (If-Match optional)")
     async def update_user(request: Request, user_id: str) -> HTTPResponse:
         body = parse_body(request, UserUpdate)
-        return _with_etag(await users.update_user(request.app.ctx, caller(request), user_id, body, _if_match(request),
+        return _with_etag(await users.update_user(request.app.ctx, caller(request), user_id, body, if_match(request),
                                                   _ip(request)))
 
     @bp.delete("/<user_id:str>")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ai_services.auth_service import audit
 from ai_services.auth_service.sessions import end_sessions_cutoff, new_id, token_hash
 from ai_services.auth_service.tables import api_keys
-from ai_services.auth_service.users import rfc3339
+from shared.utils.time import rfc3339
 from shared.service.auth.principal import Principal
 from shared.service.problems import Problem
 from shared.service.tenancy import not_found

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ai_services.auth_service.tables import audit_log
+from shared.utils.time import rfc3339
 
 ACTIONS = (
     "login", "token.refresh", "token.refresh_reuse", "logout", "user.create", "user.update", "user.role_change",
@@ -48,10 +49,4 @@ async def query(conn: AsyncConnection, *, org_id: str | None, action: str | None
     if before is not None:
         statement = statement.where(audit_log.c.id < before)
     rows = (await conn.execute(statement)).mappings().all()
-    return [{**row, "at": _rfc3339(row["at"])} for row in rows]
-
-
-def _rfc3339(timestamp: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+    return [{**row, "at": rfc3339(row["at"])} for row in rows]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -27,15 +26,10 @@ from shared.service.auth.permissions import SUPERADMIN, permissions_for
 from shared.service.auth.principal import Principal
 from shared.service.problems import Problem
 from shared.service.tenancy import not_found
+from shared.utils.time import rfc3339
 
 if TYPE_CHECKING:
     from ai_services.auth_service.app import AuthContext
-
-
-def rfc3339(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def user_view(row: Any) -> dict[str, Any]:

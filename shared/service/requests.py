@@ -38,3 +38,14 @@ def parse_body(request: Request, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_problem(error) from None
+
+
+def if_match(request: Request) -> int | None:
+    """The version an If-Match header names (ETags are `"<version>"`); None when absent or `*`."""
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise Problem(412, "If-Match must be an ETag this API handed out", slug="version-mismatch")
+    return int(tag)
