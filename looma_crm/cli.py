@@ -48,6 +48,7 @@ async def seed_demo(data: UnifiedDataAccess, org_id: str, actor: str, size: int 
     await _create(data, pipeline.APPLICATIONS, org_id, actor, plan.applications, replay)
     await _create(data, NOTES, org_id, actor, plan.notes)
     await _create(data, RELATIONSHIPS, org_id, actor, plan.relationships)
+    await data.relational.analyze()  # a bulk load: plan the first queries on real statistics
     return {"companies": len(plan.companies), "jobs": len(plan.jobs), "talents": len(plan.talents),
             "applications": len(plan.applications), "stage moves": sum(len(a.moves) for a in plan.applications),
             "notes": len(plan.notes), "relationships": len(plan.relationships)}

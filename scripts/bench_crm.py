@@ -65,6 +65,19 @@ def fresh_database(admin_url: str) -> str:
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def analyze(url: str) -> None:
+    """ANALYZE after the bulk load, as autovacuum would within a minute where it is on (the
+    PostgreSQL of some development machines runs with autovacuum off)."""
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        await conn.execute("ANALYZE")
+        await conn.close()
+
+    asyncio.run(run())
+
+
 def pending_events(env: dict[str, str], data_dir: Path) -> int:
     out = subprocess.run([sys.executable, "-m", "shared.cli.main", "outbox", "status", "--data-dir", str(data_dir)],
                          capture_output=True, text=True, env=env).stdout
@@ -123,6 +136,8 @@ def main() -> None:
             while pending_events(env, data_dir) != 0:
                 time.sleep(1)
             print(f"projector caught up {time.perf_counter() - started:.1f}s after ready")
+            if args.database_url:
+                analyze(extra["LOOMA_DATABASE_URL"])
             token = httpx.post(f"{fleet.gateway}/api/v1/auth/login", json=RECRUITER).json()["access_token"]
             first = httpx.get(f"{fleet.gateway}/api/v1/talents?limit=1",
                               headers={"Authorization": f"Bearer {token}"}).json()["items"][0]["id"]

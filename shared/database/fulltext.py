@@ -148,6 +148,11 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
     return spans
 
 
+def fold(text: str) -> str:
+    """`text` normalised one character at a time, as token_spans sees it."""
+    return "".join(map(_normalise_char, text))
+
+
 @lru_cache(maxsize=16_384)
 def _normalise_char(char: str) -> str:
     return unicodedata.normalize("NFKC", char).replace("\u0130", "i").lower()

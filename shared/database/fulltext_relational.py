@@ -45,6 +45,7 @@ from shared.database.fulltext import (
     check_limit,
     check_spec,
     document_filter_values,
+    fold,
     query_filter_values,
     query_terms,
     token_spans,
@@ -196,7 +197,7 @@ class RelationalFullText:
             weights = await _term_weights(conn, index, org_id, spec.fields, term_counts)
             if not weights:
                 return []
-            ranked = await _ranked(conn, index, org_id, weights, wanted, limit)
+            ranked = await _ranked(conn, index, org_id, weights, wanted, limit, with_highlights)
         terms = set(term_counts)
         return [TextHit(doc_id, float(score), _highlights(spec, fields, terms) if with_highlights else {})
                 for doc_id, score, fields in ranked]
@@ -344,8 +345,12 @@ async def _term_weights(conn: AsyncConnection, index: str, org_id: str, fields: 
 
 
 async def _ranked(conn: AsyncConnection, index: str, org_id: str, weights: list[_Weight],
-                  wanted: dict[str, list[str]], limit: int) -> list[tuple[str, float, dict[str, str]]]:
+                  wanted: dict[str, list[str]], limit: int,
+                  with_fields: bool) -> list[tuple[str, float, dict[str, str]]]:
     """The best `limit` documents as (id, score, text fields), ties broken by id.
+
+    The text fields are read only when asked for (to highlight): a window of hundreds of hits
+    would otherwise decode every document's text for nothing.
 
     Each (term, field) reads its own key range of the postings, so the plan is the same on both
     databases whatever their statistics say (PostgreSQL without fresh ANALYZE would otherwise
@@ -371,12 +376,13 @@ async def _ranked(conn: AsyncConnection, index: str, org_id: str, weights: list[
     # Only documents scoring at least the limit-th best need their id, to break ties by it.
     cutoff = sa.select(scored.c.score).order_by(scored.c.score.desc()).limit(1).offset(limit - 1).scalar_subquery()
     docs = fulltext_documents.c
-    query = (sa.select(docs.id, scored.c.score, docs.fields)
+    text = docs.fields if with_fields else sa.null().label("fields")
+    query = (sa.select(docs.id, scored.c.score, text)
              .select_from(scored.join(fulltext_documents, sa.and_(docs.index_name == index,
                                                                   docs.doc_key == scored.c.doc_key)))
              .where(scored.c.score >= sa.func.coalesce(cutoff, -1.0))
              .order_by(scored.c.score.desc(), docs.id).limit(limit))
-    return [(row.id, row.score, row.fields) for row in await conn.execute(query)]
+    return [(row.id, row.score, row.fields or {}) for row in await conn.execute(query)]
 
 
 def _float(value: float) -> Any:
@@ -411,6 +417,9 @@ def highlight(text: str, terms: set[str]) -> list[str]:
     The text is escaped as Elasticsearch's `html` encoder does, so a fragment is safe to render.
     Overlapping bigrams merge into one match: 后端 and 端工 in 后端工程师 give <em>后端工</em>.
     """
+    folded = fold(text)
+    if not any(term in folded for term in terms):
+        return []  # a term token_spans finds is a substring of the text folded as it folds it
     spans = _merged((start, end) for term, start, end in token_spans(text) if term in terms)
     groups: list[list[tuple[int, int]]] = []
     for start, end in spans:

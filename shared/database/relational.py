@@ -34,6 +34,9 @@ class RelationalStore(Protocol):
 
     async def ping(self) -> None: ...
 
+    async def analyze(self) -> None:
+        """Refresh the planner's statistics, as after a bulk load (ANALYZE on both databases)."""
+
     async def close(self) -> None: ...
 
 
@@ -57,6 +60,10 @@ class _SqlAlchemyStore:
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    async def analyze(self) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(text("ANALYZE"))
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, func, inspect, select, update
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, func, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -81,6 +81,21 @@ def test_open_relational_rejects_an_unsupported_scheme() -> None:
 
 async def test_ping_reaches_the_database(relational: RelationalStore) -> None:
     await relational.ping()
+
+
+async def test_analyze_gives_the_planner_statistics_of_the_rows_present(store: RelationalStore) -> None:
+    async with store.write() as conn:
+        await conn.execute(talents.insert(), [{"email": f"t{n}@example.com", "name": f"T {n}"} for n in range(50)])
+    await store.analyze()
+    async with store.read() as conn:
+        if store.backend == "postgresql":
+            rows = (await conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = :name"),
+                                       {"name": talents.name})).scalar_one()
+        else:
+            stat = (await conn.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = :name"),
+                                       {"name": talents.name})).scalars().first()
+            rows = int(stat.split()[0])
+    assert rows == 50
 
 
 async def test_migrations_bring_a_fresh_database_to_head(relational: RelationalStore, relational_url: str) -> None:
