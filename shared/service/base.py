@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sanic import Blueprint, Sanic
 from sanic.response import json
@@ -55,6 +55,10 @@ class BaseAIService:
         base = self.settings.auth_base_url
         return http_jwks(base) if base else None
 
+    def openapi_handler(self) -> Any:
+        """The handler of GET /openapi.json: this service's own specification (the gateway aggregates)."""
+        return _openapi_json
+
     def create_app(self) -> LoomaApp:
         settings, spec = self.settings, self.spec
         ctx = self.context_type(settings=settings, spec=spec, metrics=ServiceMetrics(spec.name))
@@ -85,7 +89,7 @@ class BaseAIService:
             app.ctx.service_token = ServiceToken(auth_base, settings.service_client_id, secret.get_secret_value())
         app.ctx.extra_checks = lambda: self.readiness_checks(app)
         app.blueprint(health_blueprint(app.ctx.extra_checks))
-        app.add_route(_openapi_json, "/openapi.json", name="openapi_json")
+        app.add_route(self.openapi_handler(), "/openapi.json", name="openapi_json")
         for blueprint in self.blueprints():
             app.blueprint(blueprint)
         app.before_server_start(_open_data, priority=1000)
