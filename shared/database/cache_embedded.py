@@ -1,8 +1,8 @@
 """The embedded cache: a SQLite file in the data directory, shared by every process using it.
 
-Values, counters and locks are rows with an expiry time. Pub/sub appends to a message log that
-each process polls every POLL_INTERVAL seconds, so a message published by one process reaches the
-subscribers of every other process on the same data directory.
+Values, counters, rate limits and locks are rows with an expiry time. Pub/sub appends to a
+message log that each process polls every POLL_INTERVAL seconds, so a message published by one
+process reaches the subscribers of every other process on the same data directory.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from shared.database.cache import LockTimeout
+from shared.database.cache import LockTimeout, Throttle, gcra, throttle_interval
 
 log = logging.getLogger("looma.cache")
 
@@ -204,6 +204,29 @@ class EmbeddedCache:
                 raise ValueError(f"cache key {key!r} does not hold an integer") from None
             await db.execute("UPDATE cache_entries SET value = ? WHERE key = ?", (str(value).encode(), key))
             return value
+
+        return await self._run(work, write=True)
+
+    async def throttle(self, key: str, rate: float, burst: int, cost: int = 1) -> Throttle:
+        throttle_interval(rate, burst, cost)  # a bad argument fails before the file is locked
+
+        async def work(db: aiosqlite.Connection) -> Throttle:
+            # Read, decide and write in one write transaction, with `now` taken inside it: other
+            # processes on the file wait, and each sees the TAT the previous one stored.
+            now = time.time()
+            stored = await self._live_value(db, key)
+            try:
+                tat = None if stored is None else float(stored)
+            except ValueError:
+                raise ValueError(f"cache key {key!r} does not hold a throttle state") from None
+            admitted_tat, answer = gcra(tat, now, rate, burst, cost)
+            if admitted_tat is not None:
+                await db.execute(
+                    "INSERT INTO cache_entries (key, value, expires_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                    (key, repr(admitted_tat).encode(), admitted_tat),
+                )
+            return answer
 
         return await self._run(work, write=True)
 

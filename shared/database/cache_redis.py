@@ -10,7 +10,39 @@ from contextlib import asynccontextmanager
 import redis.asyncio as redis
 from redis.exceptions import LockError
 
-from shared.database.cache import LockTimeout
+from shared.database.cache import MICROSECONDS_PER_SECOND, LockTimeout, Throttle, throttle_interval
+
+# GCRA in one script, so that reading, deciding and storing the TAT are one atomic step, timed by
+# the server's clock so that every gateway machine agrees. Times are whole microseconds, which a
+# Lua number holds exactly, and the TAT is stored as a plain integer (%.0f, never an exponent).
+# The arithmetic is that of `gcra` in cache.py.
+# KEYS[1]: the limit's key. ARGV: emission interval (microseconds), burst, cost.
+# Returns {allowed (0/1), remaining, retry_after (microseconds, -1 for never), reset_after}.
+_THROTTLE_SCRIPT = """
+local interval, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+    tat = tonumber(stored)
+    if not tat then
+        return redis.error_reply('NOTTHROTTLE the key does not hold a throttle state')
+    end
+    tat = math.max(tat, now)
+end
+local tolerance = interval * burst
+local admitted_tat = tat + cost * interval
+local wait = admitted_tat - tolerance - now
+if cost <= burst and wait <= 0 then
+    redis.call('SET', KEYS[1], string.format('%.0f', admitted_tat), 'PX', math.ceil((admitted_tat - now) / 1000))
+    return {1, math.floor((tolerance - (admitted_tat - now)) / interval), 0, admitted_tat - now}
+end
+if cost > burst then
+    wait = -1
+end
+return {0, math.max(0, math.floor((tolerance - (tat - now)) / interval)), wait, tat - now}
+"""
 
 
 class RedisSubscription:
@@ -51,6 +83,7 @@ class RedisCache:
         self.url = url
         self.namespace = namespace
         self._client = redis.Redis.from_url(url)
+        self._throttle_script = self._client.register_script(_THROTTLE_SCRIPT)
 
     def _key(self, key: str) -> str:
         return self.namespace + key
@@ -80,6 +113,17 @@ class RedisCache:
             except redis.ResponseError as error:
                 raise ValueError(f"cache key {key!r} does not hold an integer") from error
         return int(results[-1])
+
+    async def throttle(self, key: str, rate: float, burst: int, cost: int = 1) -> Throttle:
+        interval = throttle_interval(rate, burst, cost)
+        try:
+            allowed, remaining, wait, reset = await self._throttle_script(
+                keys=[self._key(key)], args=[interval, burst, cost]
+            )
+        except redis.ResponseError as error:
+            raise ValueError(f"cache key {key!r} does not hold a throttle state") from error
+        retry_after = None if wait < 0 else wait / MICROSECONDS_PER_SECOND
+        return Throttle(bool(allowed), int(remaining), retry_after, reset / MICROSECONDS_PER_SECOND)
 
     async def publish(self, channel: str, message: bytes) -> None:
         await self._client.publish(self._key(channel), message)

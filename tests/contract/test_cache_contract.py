@@ -7,13 +7,14 @@ the embedded cache must prove that values, messages and locks cross process boun
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from shared.database.cache import Cache, LockTimeout, Subscription, open_cache
+from shared.database.cache import Cache, LockTimeout, Subscription, Throttle, open_cache
 from shared.database.cache_embedded import EmbeddedCache
 from tests.contract.processes import python_process
 
@@ -23,6 +24,12 @@ RECEIVE_TIMEOUT = 3.0
 QUIET_PERIOD = 0.3
 SHORT_WAIT = 0.2
 CONCURRENT_CALLS = 20
+IDLE_RATE = 0.001  # one request per 1,000 s: no capacity comes back while a test runs
+FAST_RATE = 20.0  # one request per 50 ms
+TIMING_TOLERANCE = 0.1  # time the test's own calls may take
+CLOCK_SLACK = 0.005  # the test's sleep and the store's clock round differently
+CONCURRENT_THROTTLES = 200
+CONCURRENT_BURST = 37
 
 
 @asynccontextmanager
@@ -142,6 +149,147 @@ async def test_concurrent_incr_calls_lose_no_increment(cache: Cache) -> None:
 
     assert sorted(results) == list(range(1, CONCURRENT_CALLS + 1))
     assert await cache.get("hits") == str(CONCURRENT_CALLS).encode()
+
+
+async def test_throttle_admits_the_burst_from_idle_then_refuses_for_one_interval(cache: Cache) -> None:
+    rate, burst = 1.0, 5
+
+    admitted = [await cache.throttle("org:1", rate, burst) for _ in range(burst)]
+    refused = await cache.throttle("org:1", rate, burst)
+
+    assert [answer.allowed for answer in admitted] == [True] * burst
+    assert [answer.remaining for answer in admitted] == list(range(burst - 1, -1, -1))
+    assert [answer.retry_after for answer in admitted] == [0.0] * burst
+    assert admitted[0].reset_after == 1 / rate
+    assert refused.allowed is False
+    assert refused.remaining == 0
+    assert refused.retry_after == pytest.approx(1 / rate, abs=TIMING_TOLERANCE)
+    assert refused.reset_after == pytest.approx(burst / rate, abs=TIMING_TOLERANCE)
+
+
+async def test_throttle_admits_one_more_after_waiting_retry_after(cache: Cache) -> None:
+    burst = 3
+    for _ in range(burst):
+        assert (await cache.throttle("route:search", FAST_RATE, burst)).allowed
+    refused = await cache.throttle("route:search", FAST_RATE, burst)
+    assert refused.allowed is False
+    assert refused.retry_after is not None
+
+    await asyncio.sleep(refused.retry_after + CLOCK_SLACK)
+
+    admitted = await cache.throttle("route:search", FAST_RATE, burst)
+    assert admitted.allowed is True
+    assert admitted.remaining == 0
+    assert (await cache.throttle("route:search", FAST_RATE, burst)).allowed is False
+
+
+async def test_throttles_with_different_keys_are_independent(cache: Cache) -> None:
+    for _ in range(2):
+        assert (await cache.throttle("org:1", IDLE_RATE, 2)).allowed
+    assert (await cache.throttle("org:1", IDLE_RATE, 2)).allowed is False
+
+    other = await cache.throttle("org:2", IDLE_RATE, 2)
+
+    assert other.allowed is True
+    assert other.remaining == 1
+
+
+async def test_throttle_cost_counts_as_that_many_requests(cache: Cache) -> None:
+    rate, burst = 1.0, 5
+
+    first = await cache.throttle("export", rate, burst, cost=3)
+    refused = await cache.throttle("export", rate, burst, cost=3)
+    rest = await cache.throttle("export", rate, burst, cost=2)
+
+    assert (first.allowed, first.remaining, first.reset_after) == (True, 2, 3 / rate)
+    assert (refused.allowed, refused.remaining) == (False, 2)
+    assert refused.retry_after == pytest.approx(1 / rate, abs=TIMING_TOLERANCE)
+    assert (rest.allowed, rest.remaining) == (True, 0)
+
+
+async def test_concurrent_throttle_calls_from_two_clients_admit_exactly_the_burst(
+    cache_opener: Callable[[], Cache],
+) -> None:
+    first, second = cache_opener(), cache_opener()
+    try:
+        await first.ping()
+        await second.ping()
+        answers = await asyncio.gather(
+            *(
+                client.throttle("gateway:org:1", IDLE_RATE, CONCURRENT_BURST)
+                for client in (first, second)
+                for _ in range(CONCURRENT_THROTTLES // 2)
+            )
+        )
+    finally:
+        await first.close()
+        await second.close()
+
+    admitted = [answer for answer in answers if answer.allowed]
+    assert len(admitted) == CONCURRENT_BURST
+    assert sorted(answer.remaining for answer in admitted) == list(range(CONCURRENT_BURST))
+
+
+async def test_refused_requests_do_not_use_up_capacity(cache: Cache) -> None:
+    assert (await cache.throttle("user:7", FAST_RATE, 1)).allowed
+    refusals = [await cache.throttle("user:7", FAST_RATE, 1) for _ in range(5)]
+    assert [refusal.allowed for refusal in refusals] == [False] * 5
+    waits = [refusal.retry_after or math.inf for refusal in refusals]
+    assert waits == sorted(waits, reverse=True)
+
+    await asyncio.sleep(1 / FAST_RATE + CLOCK_SLACK)
+
+    assert (await cache.throttle("user:7", FAST_RATE, 1)).allowed is True
+    assert (await cache.throttle("user:7", FAST_RATE, 1)).allowed is False
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "cost", "named"),
+    [
+        (0, 5, 1, "rate"),
+        (-1.0, 5, 1, "rate"),
+        (math.nan, 5, 1, "rate"),
+        (math.inf, 5, 1, "rate"),
+        (2_000_000.0, 5, 1, "rate"),
+        (1.0, 0, 1, "burst"),
+        (1.0, 2.5, 1, "burst"),
+        (1.0, 5, 0, "cost"),
+        (1.0, 5, 1.5, "cost"),
+        (1e-9, 5, 1, "burst / rate"),
+    ],
+)
+async def test_throttle_rejects_invalid_arguments(cache: Cache, rate: float, burst: int, cost: int, named: str) -> None:
+    with pytest.raises(ValueError, match=f"throttle {named} must"):
+        await cache.throttle("org:1", rate, burst, cost)
+    assert await cache.get("org:1") is None
+
+
+async def test_throttle_refuses_a_cost_above_the_burst_for_good_and_keeps_the_capacity(cache: Cache) -> None:
+    over = await cache.throttle("bulk", 1.0, 5, cost=6)
+
+    assert over == Throttle(allowed=False, remaining=5, retry_after=None, reset_after=0.0)
+    assert (await cache.throttle("bulk", 1.0, 5, cost=5)).allowed is True
+
+
+async def test_throttle_rejects_a_key_holding_another_value(cache: Cache) -> None:
+    await cache.set("name", b"not a throttle")
+
+    with pytest.raises(ValueError, match="name"):
+        await cache.throttle("name", 1.0, 5)
+    assert await cache.get("name") == b"not a throttle"
+
+
+async def test_throttle_state_expires_once_the_full_burst_is_back(cache: Cache) -> None:
+    burst = 2
+    for _ in range(burst):
+        assert (await cache.throttle("org:9", FAST_RATE, burst)).allowed
+    assert await cache.get("org:9") is not None
+
+    await asyncio.sleep(burst / FAST_RATE + 0.05)
+
+    assert await cache.get("org:9") is None
+    again = [await cache.throttle("org:9", FAST_RATE, burst) for _ in range(burst)]
+    assert [(answer.allowed, answer.remaining) for answer in again] == [(True, 1), (True, 0)]
 
 
 async def test_message_published_after_subscribe_is_received(cache: Cache) -> None:
@@ -279,6 +427,22 @@ HOLD_LOCK_IN_A_CHILD = """
     asyncio.run(main(sys.argv[1]))
 """
 
+THROTTLE_IN_A_CHILD = """
+    import asyncio, sys
+    from shared.database.cache_embedded import EmbeddedCache
+
+    async def main(path: str, calls: int, rate: float, burst: int) -> None:
+        cache = EmbeddedCache(path)
+        await cache.ping()
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        answers = await asyncio.gather(*(cache.throttle("gateway:org:1", rate, burst) for _ in range(calls)))
+        print(sum(answer.allowed for answer in answers), flush=True)
+        await cache.close()
+
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
+"""
+
 
 @pytest.fixture
 async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedCache]:
@@ -319,6 +483,21 @@ async def test_embedded_lock_held_by_another_process_is_exclusive(embedded: Embe
 
     async with embedded.lock("projector", wait=SHORT_WAIT):
         pass
+
+
+async def test_embedded_throttle_is_exact_across_processes(embedded: EmbeddedCache) -> None:
+    calls = CONCURRENT_THROTTLES // 2
+    args = (str(embedded.path), str(calls), str(IDLE_RATE), str(CONCURRENT_BURST))
+    await embedded.ping()
+    async with python_process(THROTTLE_IN_A_CHILD, *args) as child:
+        assert await child.read_line() == "ready"
+        await child.send_line("go")
+        answers = await asyncio.gather(
+            *(embedded.throttle("gateway:org:1", IDLE_RATE, CONCURRENT_BURST) for _ in range(calls))
+        )
+        output, _ = await child.finish()
+
+    assert sum(answer.allowed for answer in answers) + int(output) == CONCURRENT_BURST
 
 
 async def test_writes_given_up_by_their_callers_leave_the_store_usable_by_others(cache_opener) -> None:  # type: ignore[no-untyped-def]
