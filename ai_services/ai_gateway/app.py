@@ -1,7 +1,9 @@
-"""The AI gateway (8206) as a BaseAIService: registry, service listing and prefix proxy."""
+"""The AI gateway (8206) as a BaseAIService: registry, balancing, breakers, retries, limits, batch, proxy."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +13,15 @@ from sanic import Blueprint, Sanic
 from sanic.config import Config
 
 from ai_services.ai_gateway.api import proxy_blueprint, registry_blueprint
-from ai_services.ai_gateway.proxy import upstream_session
-from ai_services.ai_gateway.registry import Registry
+from ai_services.ai_gateway.breaker import BreakerPolicy, BreakerState
+from ai_services.ai_gateway.checks import run_checks
+from ai_services.ai_gateway.limits import Limiter, MemoryThrottle, ThrottleStore
+from ai_services.ai_gateway.metrics import GatewayMetrics
+from ai_services.ai_gateway.pipeline import Pipeline
+from ai_services.ai_gateway.proxy import Upstreams, upstream_session
+from ai_services.ai_gateway.registry import Instance, OutlierPolicy, Registry
+from ai_services.ai_gateway.retries import RetryBudget
+from ai_services.ai_gateway.roster import Roster
 from shared.fleet import AUTH, GATEWAY, UPSTREAMS
 from shared.service import BaseAIService, ServiceContext
 from shared.service.auth.jwks import JWKS_PATH
@@ -20,21 +29,48 @@ from shared.service.auth.verifier import JwksSource
 from shared.service.context import LoomaApp
 from shared.service.forwarding import forwarding_secret
 
+log = logging.getLogger("looma.gateway")
+
 
 @dataclass
 class GatewayContext(ServiceContext):
     registry: Registry = field(init=False)
+    gateway_metrics: GatewayMetrics = field(init=False)
     upstream: aiohttp.ClientSession | None = None  # opened in before_server_start
+    pipeline: Pipeline | None = None  # built in before_server_start, once the stores are open
+    roster: Roster | None = None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
     forwarding_secret: str | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.forwarding_secret = forwarding_secret(self.settings)
+        settings = self.settings
+        self.forwarding_secret = forwarding_secret(settings)
+        self.gateway_metrics = GatewayMetrics(self.metrics.registry)
         self.registry = Registry(
             static_routes={prefix: spec.name for spec in UPSTREAMS for prefix in spec.prefixes},
-            default_ttl=self.settings.heartbeat_ttl,
+            default_ttl=settings.heartbeat_ttl,
+            default_strategy=settings.gateway_balancing,
+            strategies=settings.gateway_balancing_per_service,
+            breaker_policy=BreakerPolicy(settings.gateway_breaker_failures, settings.gateway_breaker_open_seconds,
+                                         settings.gateway_breaker_probes),
+            outlier_policy=OutlierPolicy(settings.gateway_outlier_failures, settings.gateway_outlier_ejection_seconds,
+                                         settings.gateway_outlier_max_ejection_seconds),
+            on_breaker_transition=self._breaker_moved,
+            on_ejection=self._ejected,
         )
-        for seed in self.settings.gateway_static_instances:
-            self.registry.seed(seed.service, str(seed.url), seed.prefixes)
+        for seed in settings.gateway_static_instances:
+            self.registry.seed(seed.service, str(seed.url), seed.prefixes, seed.weight)
+
+    def _breaker_moved(self, instance: Instance, old: BreakerState, new: BreakerState) -> None:
+        self.gateway_metrics.breaker_transitions.labels(instance.service, instance.instance_id, new).inc()
+        log.warning("circuit breaker %s -> %s", old, new,
+                    extra={"upstream": instance.service, "instance": instance.instance_id, "from": old, "to": new})
+
+    def _ejected(self, instance: Instance) -> None:
+        self.gateway_metrics.ejections.labels(instance.service, instance.instance_id).inc()
+        log.warning("instance ejected after consecutive failures",
+                    extra={"upstream": instance.service, "instance": instance.instance_id,
+                           "until": instance.ejected_until, "ejections": instance.ejections})
 
 
 GatewayApp = Sanic[Config, GatewayContext]
@@ -73,11 +109,33 @@ class GatewayService(BaseAIService):
 
     def create_app(self) -> GatewayApp:
         app: GatewayApp = super().create_app()  # type: ignore[assignment]
-        timeout = self.settings.gateway_upstream_timeout
+        settings = self.settings
 
         @app.before_server_start
         async def open_upstream(app: GatewayApp) -> None:
-            app.ctx.upstream = upstream_session(timeout)
+            ctx = app.ctx
+            ctx.upstream = upstream_session()
+            throttles: ThrottleStore = ctx.data.cache if ctx.data.cache.backend == "redis" else MemoryThrottle()
+            budget = RetryBudget(settings.gateway_retry_budget, settings.gateway_retry_floor)
+            upstreams = Upstreams(ctx.registry, ctx.upstream, ctx.gateway_metrics, budget, settings)
+            ctx.pipeline = Pipeline(ctx.registry, upstreams, Limiter(throttles, settings.gateway_rate_burst_seconds),
+                                    ctx.gateway_metrics, settings)
+            ctx.roster = Roster(ctx.data.cache, ctx.registry)
+
+        @app.after_server_start
+        async def start_background(app: GatewayApp) -> None:
+            assert app.ctx.roster is not None and app.ctx.upstream is not None
+            app.ctx.background = [
+                asyncio.create_task(app.ctx.roster.run(settings.gateway_registry_sync_interval)),
+                asyncio.create_task(run_checks(app.ctx.upstream, app.ctx.registry, settings.gateway_check_interval)),
+            ]
+
+        @app.before_server_stop
+        async def stop_background(app: GatewayApp) -> None:
+            for task in app.ctx.background:
+                task.cancel()
+            await asyncio.gather(*app.ctx.background, return_exceptions=True)
+            app.ctx.background = []
 
         @app.after_server_stop
         async def close_upstream(app: GatewayApp) -> None:

@@ -16,6 +16,7 @@ class InstanceRegistration(BaseModel):
     prefixes: list[str] = Field(default_factory=list, max_length=50)
     ttl: float = Field(default=10.0, gt=0, le=3600)
     ready: bool = True
+    weight: int = Field(default=1, ge=0, le=1000)
 
     @field_validator("prefixes")
     @classmethod
@@ -35,13 +36,19 @@ class InstanceView(BaseModel):
     url: str
     status: InstanceStatus
     static: bool
+    weight: int
     in_flight: int
+    breaker: Literal["closed", "open", "half_open"]
+    ejected: bool
+    check_failed: bool
+    latency_ewma_ms: float | None
     last_heartbeat_age_s: float | None
 
 
 class ServiceView(BaseModel):
     service: str
     status: Literal["healthy", "degraded", "unhealthy"]
+    strategy: Literal["round_robin", "weighted", "least_connections", "p2c"]
     prefixes: list[str]
     instances: list[InstanceView]
 

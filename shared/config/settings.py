@@ -18,6 +18,7 @@ class StaticInstance(BaseModel):
     service: str
     url: HttpUrl
     prefixes: list[str] = Field(default_factory=list)
+    weight: int = Field(default=1, ge=0, le=1000)
 
 
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "password", "admin", "example"})
@@ -42,7 +43,33 @@ class LoomaSettings(BaseSettings):
     heartbeat_interval: float = Field(default=3.0, gt=0)
     heartbeat_ttl: float = Field(default=10.0, gt=0)
     gateway_static_instances: list[StaticInstance] = Field(default_factory=list)
-    gateway_upstream_timeout: float = Field(default=30.0, gt=0)
+    gateway_upstream_timeout: float = Field(default=30.0, gt=0)  # a request's whole time, retries included
+    gateway_try_timeout: float = Field(default=10.0, gt=0)  # one try at one instance, to its response headers
+    gateway_balancing: Literal["round_robin", "weighted", "least_connections", "p2c"] = "p2c"
+    gateway_balancing_per_service: dict[str, Literal["round_robin", "weighted", "least_connections", "p2c"]] = Field(
+        default_factory=dict)
+    gateway_retries: int = Field(default=2, ge=0, le=5)  # extra tries of one request
+    gateway_retry_budget: float = Field(default=0.2, ge=0, le=1)  # retries as a share of requests
+    gateway_retry_floor: float = Field(default=5.0, ge=0)  # retries a second allowed whatever the traffic
+    gateway_breaker_failures: int = Field(default=5, ge=1)
+    gateway_breaker_open_seconds: float = Field(default=10.0, gt=0)
+    gateway_breaker_probes: int = Field(default=2, ge=1)
+    gateway_outlier_failures: int = Field(default=5, ge=1)
+    gateway_outlier_ejection_seconds: float = Field(default=5.0, gt=0)
+    gateway_outlier_max_ejection_seconds: float = Field(default=60.0, gt=0)
+    gateway_check_interval: float = Field(default=5.0, gt=0)  # active checks of every instance's /ready
+    gateway_registry_sync_interval: float = Field(default=1.0, gt=0)
+    gateway_rate_per_org: int = Field(default=300_000, ge=1)  # requests a minute
+    gateway_rate_per_user: int = Field(default=100_000, ge=1)  # requests a minute, per user or client address
+    gateway_rate_per_route: dict[str, int] = Field(default_factory=dict)  # prefix -> requests a minute per user
+    gateway_rate_burst_seconds: float = Field(default=10.0, gt=0)  # a full bucket holds this many seconds' worth
+    gateway_public_routes: list[str] = Field(default_factory=lambda: [
+        "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/token", "/api/v1/auth/invitations/accept"])
+    gateway_max_response_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    gateway_batch_max_requests: int = Field(default=20, ge=1, le=1000)
+    gateway_batch_concurrency: int = Field(default=8, ge=1)
+    gateway_batch_max_bytes: int = Field(default=1024 * 1024, gt=0)
+    gateway_cors_origins: list[str] = Field(default_factory=list)
 
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     request_timeout: float = Field(default=60.0, gt=0)

@@ -54,7 +54,7 @@ async def test_only_the_gateways_forwarded_element_sets_the_client_address(setti
 
 
 def test_the_gateway_replaces_any_forwarded_header_with_its_own(settings: LoomaSettings) -> None:
-    from ai_services.ai_gateway.proxy import _outgoing_headers
+    from ai_services.ai_gateway.proxy import outgoing
 
     app = GatewayService(settings).create_app()
 
@@ -64,7 +64,8 @@ def test_the_gateway_replaces_any_forwarded_header_with_its_own(settings: LoomaS
 
             self.app, self.ip, self.scheme, self.host, self.id = app, "192.0.2.5", "http", "looma:8206", "rid-1"
             self.headers = Header([("Forwarded", 'for="6.6.6.6";secret="x"'), ("X-Custom", "kept")])
+            self.method, self.path, self.query_string, self.body = "GET", "/api/v1/talents", "", b""
 
-    headers = _outgoing_headers(Incoming())  # type: ignore[arg-type]
+    headers = outgoing(Incoming(), forwarding_secret(settings)).headers  # type: ignore[arg-type]
     assert headers.getall("Forwarded") == [f'for="192.0.2.5";proto=http;secret="{forwarding_secret(settings)}"']
     assert headers["X-Custom"] == "kept"

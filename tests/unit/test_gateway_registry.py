@@ -158,6 +158,7 @@ def test_the_heartbeat_age_is_reported(registry: Registry, clock: FakeClock) -> 
 
 
 def test_pick_round_robins_across_healthy_instances(registry: Registry) -> None:
+    registry.default_strategy = "round_robin"
     a = register(registry, "crm", "http://127.0.0.1:8001")
     b = register(registry, "crm", "http://127.0.0.1:8002")
     picks = [registry.pick("crm").instance_id for _ in range(6)]  # type: ignore[union-attr]
