@@ -40,12 +40,15 @@ class GatewayContext(ServiceContext):
     pipeline: Pipeline | None = None  # built in before_server_start, once the stores are open
     roster: Roster | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    memory_throttle: MemoryThrottle = field(default_factory=MemoryThrottle)  # the buckets without Redis
+    retry_budget: RetryBudget = field(init=False)
     forwarding_secret: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
         self.forwarding_secret = forwarding_secret(settings)
         self.gateway_metrics = GatewayMetrics(self.metrics.registry)
+        self.retry_budget = RetryBudget(settings.gateway_retry_budget, settings.gateway_retry_floor)
         self.registry = Registry(
             static_routes={prefix: spec.name for spec in UPSTREAMS for prefix in spec.prefixes},
             default_ttl=settings.heartbeat_ttl,
@@ -115,9 +118,8 @@ class GatewayService(BaseAIService):
         async def open_upstream(app: GatewayApp) -> None:
             ctx = app.ctx
             ctx.upstream = upstream_session()
-            throttles: ThrottleStore = ctx.data.cache if ctx.data.cache.backend == "redis" else MemoryThrottle()
-            budget = RetryBudget(settings.gateway_retry_budget, settings.gateway_retry_floor)
-            upstreams = Upstreams(ctx.registry, ctx.upstream, ctx.gateway_metrics, budget, settings)
+            throttles: ThrottleStore = ctx.data.cache if ctx.data.cache.backend == "redis" else ctx.memory_throttle
+            upstreams = Upstreams(ctx.registry, ctx.upstream, ctx.gateway_metrics, ctx.retry_budget, settings)
             ctx.pipeline = Pipeline(ctx.registry, upstreams, Limiter(throttles, settings.gateway_rate_burst_seconds),
                                     ctx.gateway_metrics, settings)
             ctx.roster = Roster(ctx.data.cache, ctx.registry)

@@ -52,6 +52,7 @@ class Instance:
     ejected_until: float = 0.0
     ejections: int = 0
     check_failed: bool = False  # the last active check of /ready failed
+    shared_at: float | None = None  # when the shared roster was last seen holding it (roster.py)
 
     def status(self, now: float) -> InstanceStatus:
         if self.last_heartbeat is None:

@@ -37,12 +37,12 @@ class RetryBudget:
         self._floor_at = self.clock()
 
     def deposit(self) -> None:
-        """One request arrived. Tokens never pile up beyond a second's worth of the floor plus 100 retries."""
+        """One request arrived: `ratio` of a retry more in the budget, which saves up at most 100."""
         self._tokens = min(self._tokens + self.ratio, 100.0)
 
     def withdraw(self) -> bool:
         """Whether one retry may be made now (and if so, it is paid for)."""
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - 1e-9:  # five deposits of 0.2 make a retry, whatever the float error
             self._tokens -= 1.0
             return True
         now = self.clock()

@@ -71,12 +71,14 @@ class Roster:
                 continue
             entry = json.loads(raw)
             present.add(instance_id)
-            self.registry.register(entry["service"], instance_id, entry["url"], entry["prefixes"], entry["ttl"],
-                                   entry["ready"], entry.get("weight", 1), heartbeat_at=entry["heartbeat_at"])
+            instance, _ = self.registry.register(entry["service"], instance_id, entry["url"], entry["prefixes"],
+                                                 entry["ttl"], entry["ready"], entry.get("weight", 1),
+                                                 heartbeat_at=entry["heartbeat_at"])
+            instance.shared_at = started
         for instance in self.registry.instances():
-            beat = instance.last_heartbeat
-            gone = not instance.static and instance.instance_id not in present and beat is not None and beat < started
-            if gone:  # deregistered or expired at another gateway
+            seen = instance.shared_at
+            gone = not instance.static and instance.instance_id not in present and seen is not None and seen < started
+            if gone:  # the roster held it and no longer does: deregistered or expired at another gateway
                 self.registry.deregister(instance.instance_id)
         if missing:
             async with self.cache.lock(INDEX_KEY, ttl=5.0, wait=5.0):
@@ -94,6 +96,7 @@ class Roster:
                 ids = await self._ids()
                 if instance.instance_id not in ids:
                     await self.cache.set(INDEX_KEY, json.dumps([*ids, instance.instance_id]).encode())
+        instance.shared_at = self.registry.clock()
 
     async def _ids(self) -> list[str]:
         raw = await self.cache.get(INDEX_KEY)

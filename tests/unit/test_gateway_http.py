@@ -553,3 +553,148 @@ async def test_public_routes_from_settings_need_no_token(app: LoomaApp, client: 
     _, response = await app.asgi_client.get("/api/v1/auth/me")
     assert_problem(response, 401, "missing-token")
     assert [r.path for r in upstream.received] == ["/api/v1/auth/login"]
+
+
+# --- retries, deadlines, limits, batch -------------------------------------------------------------
+
+
+async def second_instance_of(client: SanicASGITestClient, upstream: Upstream) -> None:
+    """The same echo server registered again under another id: two instances that answer alike."""
+    body = {**registration("crm", upstream.url), "instance_id": "crm@second"}
+    assert (await register(client, body)).status == 201
+
+
+async def test_a_get_answered_503_is_retried_once_at_the_other_instance(client: SanicASGITestClient,
+                                                                       crm: Upstream) -> None:
+    await second_instance_of(client, crm)
+    _, response = await client.get("/api/v1/talents/1", headers={"X-Echo-Status": "503"})
+    assert response.status == 503  # both answered 503: the last answer comes back
+    assert len(crm.received) == 2
+
+
+async def test_a_post_is_retried_only_with_an_idempotency_key(client: SanicASGITestClient, crm: Upstream) -> None:
+    await second_instance_of(client, crm)
+    _, response = await client.post("/api/v1/talents", json={"name": "x"}, headers={"X-Echo-Status": "503"})
+    assert response.status == 503
+    assert len(crm.received) == 1
+    _, response = await client.post("/api/v1/talents", json={"name": "x"},
+                                    headers={"X-Echo-Status": "503", "Idempotency-Key": "k1"})
+    assert len(crm.received) == 3
+    assert [r.headers.get("Idempotency-Key") for r in crm.received[1:]] == ["k1", "k1"]
+
+
+async def test_what_remains_of_the_deadline_travels_downstream(client: SanicASGITestClient, crm: Upstream) -> None:
+    _, response = await client.get("/api/v1/talents/1", headers={"X-Looma-Deadline-Ms": "250"})
+    remaining = int(echoed(response)["headers"]["x-looma-deadline-ms"])
+    assert 0 < remaining <= 250
+    _, response = await client.get("/api/v1/talents/1")
+    assert 0 < int(echoed(response)["headers"]["x-looma-deadline-ms"]) <= UPSTREAM_TIMEOUT * 1000
+
+
+async def test_a_503_is_retried_elsewhere_and_a_500_is_not(client: SanicASGITestClient, crm: Upstream,
+                                                           app: LoomaApp) -> None:
+    _, response = await client.get("/api/v1/talents/1", headers={"X-Echo-Status": "503"})
+    assert response.status == 503  # the only instance: its own answer comes back
+    assert len(crm.received) == 1 + 0  # nobody else to try
+    _, response = await client.get("/api/v1/talents/1", headers={"X-Echo-Status": "500"})
+    assert response.status == 500
+    assert len(crm.received) == 2
+
+
+async def test_admitted_answers_carry_ratelimit_headers_and_a_spent_limit_answers_429(tmp_path: Path,
+                                                                                        upstream: Upstream) -> None:
+    settings = LoomaSettings(_env_file=None, data_dir=tmp_path, env="test",  # type: ignore[call-arg]
+                             database_url=None, redis_url=None, gateway_url=None,
+                             gateway_rate_per_user=120, gateway_rate_burst_seconds=1.0)
+    app = GatewayService(settings).create_app()
+    ISSUER.install(app)
+    operator = AuthorizedClient(app.asgi_client, OPERATOR)
+    assert (await register(operator, registration("crm", upstream.url))).status == 201
+    recruiter = AuthorizedClient(app.asgi_client, ISSUER.token(role="recruiter", subject="u-limited"))
+    _, first = await recruiter.get("/api/v1/talents/1")
+    assert first.status == 200 and first.headers["ratelimit-remaining"] == "1"
+    _, second = await recruiter.get("/api/v1/talents/1")
+    _, third = await recruiter.get("/api/v1/talents/1")
+    assert second.status == 200
+    body = assert_problem(third, 429, "rate-limited")
+    assert body["scope"] == "user"
+    assert int(third.headers["retry-after"]) >= 1
+    assert third.headers["ratelimit-remaining"] == "0"
+    other = AuthorizedClient(app.asgi_client, ISSUER.token(role="recruiter", subject="u-other"))
+    assert (await other.get("/api/v1/talents/1"))[1].status == 200  # each user has a bucket
+
+
+async def test_a_batch_runs_each_request_through_the_pipeline_with_its_own_status(client: SanicASGITestClient,
+                                                                                 crm: Upstream) -> None:
+    _, response = await client.post("/api/v1/batch", json={"requests": [
+        {"id": "a", "method": "GET", "path": "/api/v1/talents/1?x=1"},
+        {"id": "b", "method": "POST", "path": "/api/v1/jobs", "body": {"title": "后端"}, "headers": {"If-Match": '"3"'}},
+        {"id": "c", "method": "GET", "path": "/api/v1/nope"},
+        {"id": "d", "method": "GET", "path": "/api/v1/companies/1", "headers": {"X-Echo-Status": "404"}},
+    ]})
+    assert response.status == 200, response.text
+    answers = {a["id"]: a for a in response.json["responses"]}
+    assert [a["id"] for a in response.json["responses"]] == ["a", "b", "c", "d"]
+    assert answers["a"]["status"] == 200 and answers["a"]["body"]["query"] == "x=1"
+    b = answers["b"]
+    assert b["status"] == 200 and b["body"]["method"] == "POST"
+    assert json.loads(base64.b64decode(b["body"]["body_b64"])) == {"title": "后端"}
+    assert b["body"]["headers"]["if-match"] == '"3"'
+    assert b["body"]["headers"]["authorization"] == f"Bearer {OPERATOR}"  # on behalf of the batch's caller
+    assert b["body"]["x_request_id"].endswith(".b")
+    assert answers["c"]["status"] == 404 and answers["c"]["body"]["type"] == "urn:looma:problem:unknown-route"
+    assert answers["d"]["status"] == 404
+    assert sorted(r.path for r in crm.received) == ["/api/v1/companies/1", "/api/v1/jobs", "/api/v1/talents/1"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({}, "requests"),
+    ({"requests": []}, "requests"),
+    ({"requests": [{"id": "a", "method": "GET", "path": "/elsewhere"}]}, "path"),
+    ({"requests": [{"id": "a", "method": "GET", "path": "/api/v1/batch"}]}, "path"),
+    ({"requests": [{"id": "a", "method": "TRACE", "path": "/api/v1/talents"}]}, "method"),
+    ({"requests": [{"id": "a", "method": "GET", "path": "/api/v1/talents", "headers": {"Authorization": "x"}}]},
+     "headers"),
+    ({"requests": [{"id": "a", "method": "GET", "path": "/api/v1/talents"},
+                   {"id": "a", "method": "GET", "path": "/api/v1/jobs"}]}, "body"),
+])
+async def test_an_invalid_batch_answers_422_naming_the_field(client: SanicASGITestClient, crm: Upstream,
+                                                              body: dict[str, Any], field: str) -> None:
+    _, response = await client.post("/api/v1/batch", json=body)
+    problem = assert_problem(response, 422, "validation-failed")
+    assert any(field in error["loc"] for error in problem["errors"]), problem
+    assert crm.received == []
+
+
+async def test_a_batch_over_the_limits_or_without_a_token_is_refused(app: LoomaApp, client: SanicASGITestClient,
+                                                                     crm: Upstream) -> None:
+    many = {"requests": [{"id": str(n), "method": "GET", "path": "/api/v1/talents"} for n in range(21)]}
+    _, response = await client.post("/api/v1/batch", json=many)
+    assert_problem(response, 413, "batch-too-large")
+    _, response = await client.post("/api/v1/batch", content=b"{not json", headers=JSON)
+    assert response.status == 400
+    _, response = await app.asgi_client.post("/api/v1/batch", json={"requests": []})
+    assert_problem(response, 401, "missing-token")
+    assert crm.received == []
+
+
+async def test_an_answer_larger_than_the_limit_answers_502(tmp_path: Path, upstream: Upstream) -> None:
+    settings = LoomaSettings(_env_file=None, data_dir=tmp_path, env="test",  # type: ignore[call-arg]
+                             database_url=None, redis_url=None, gateway_url=None, gateway_max_response_bytes=64)
+    app = GatewayService(settings).create_app()
+    ISSUER.install(app)
+    client = AuthorizedClient(app.asgi_client, OPERATOR)
+    assert (await register(client, registration("crm", upstream.url))).status == 201
+    _, response = await client.get("/api/v1/talents/1")
+    assert_problem(response, 502, "upstream-response-too-large")
+
+
+async def test_gateway_metrics_count_requests_by_route_upstream_and_status(client: SanicASGITestClient,
+                                                                          crm: Upstream) -> None:
+    await client.get("/api/v1/talents/1")
+    await client.get("/api/v1/talents/1", headers={"X-Echo-Status": "404"})
+    _, response = await client.get("/metrics")
+    text = response.text
+    assert 'looma_gateway_requests_total{route="/api/v1/talents",status="200",upstream="crm"} 1.0' in text
+    assert 'looma_gateway_requests_total{route="/api/v1/talents",status="404",upstream="crm"} 1.0' in text
+    assert "looma_gateway_upstream_duration_seconds_count" in text
