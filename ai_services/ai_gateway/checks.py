@@ -18,10 +18,17 @@ from ai_services.ai_gateway.registry import Instance, Registry
 log = logging.getLogger("looma.gateway.checks")
 
 
+async def _ready_status(session: aiohttp.ClientSession, instance: Instance, timeout: float) -> int:
+    async with session.get(instance.url + "/ready", timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        return response.status
+
+
 async def check(session: aiohttp.ClientSession, registry: Registry, instance: Instance, timeout: float) -> None:
     try:
-        async with session.get(instance.url + "/ready", timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-            status = response.status
+        try:
+            status = await _ready_status(session, instance, timeout)
+        except aiohttp.ClientError:  # a pooled connection the instance had closed: once more, afresh
+            status = await _ready_status(session, instance, timeout)
     except (TimeoutError, asyncio.TimeoutError):
         return
     except aiohttp.ClientError:

@@ -97,8 +97,12 @@ class Registry:
         existing = self._instances.get(instance_id)
         at = self.clock() if heartbeat_at is None else heartbeat_at
         if existing is not None and existing.url == url.rstrip("/") and existing.service == service:
+            if heartbeat_at is not None and existing.last_heartbeat is not None and heartbeat_at <= existing.last_heartbeat:
+                return existing, False  # news from the shared roster no fresher than what this gateway heard
             existing.prefixes, existing.ttl, existing.ready, existing.weight = tuple(prefixes), ttl, ready, weight
-            existing.last_heartbeat = max(at, existing.last_heartbeat or at)
+            if heartbeat_at is None and existing.check_failed:
+                existing.check_failed = False  # it registered just now (a restart): the next check confirms
+            existing.last_heartbeat = at
             return existing, False
         instance = self._new(instance_id, service, url, prefixes, ttl, static=existing.static if existing else False,
                              weight=weight)
