@@ -27,7 +27,7 @@ async def check(session: aiohttp.ClientSession, registry: Registry, instance: In
     try:
         try:
             status = await _ready_status(session, instance, timeout)
-        except aiohttp.ClientError:  # a pooled connection the instance had closed: once more, afresh
+        except aiohttp.ClientError:  # maybe a pooled connection the instance had closed: once more
             status = await _ready_status(session, instance, timeout)
     except (TimeoutError, asyncio.TimeoutError):
         return
