@@ -15,8 +15,11 @@ from sanic.config import Config
 from ai_services.ai_gateway.api import proxy_blueprint, registry_blueprint
 from ai_services.ai_gateway.breaker import BreakerPolicy, BreakerState
 from ai_services.ai_gateway.checks import run_checks
+from ai_services.ai_gateway.cors import install_cors
 from ai_services.ai_gateway.limits import Limiter, MemoryThrottle, ThrottleStore
 from ai_services.ai_gateway.metrics import GatewayMetrics
+from ai_services.ai_gateway.openapi import SpecCache, install_docs
+from ai_services.ai_gateway.openapi import openapi_handler as aggregated_openapi_handler
 from ai_services.ai_gateway.pipeline import Pipeline
 from ai_services.ai_gateway.proxy import Upstreams, upstream_session
 from ai_services.ai_gateway.registry import Instance, OutlierPolicy, Registry
@@ -42,6 +45,7 @@ class GatewayContext(ServiceContext):
     background: list[asyncio.Task[None]] = field(default_factory=list)
     memory_throttle: MemoryThrottle = field(default_factory=MemoryThrottle)  # the buckets without Redis
     retry_budget: RetryBudget = field(init=False)
+    openapi_cache: SpecCache = field(default_factory=SpecCache)
     forwarding_secret: str | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +91,10 @@ class GatewayService(BaseAIService):
     def blueprints(self) -> Sequence[Blueprint]:
         return (registry_blueprint(), proxy_blueprint())
 
+    def openapi_handler(self) -> Any:
+        """GET /openapi.json: the whole API, every service's routes merged (openapi.py)."""
+        return aggregated_openapi_handler()
+
     def jwks_source(self, app: LoomaApp) -> JwksSource:
         """The auth service's keys, fetched from an instance the registry picks (or LOOMA_AUTH_URL)."""
         ctx: GatewayContext = app.ctx  # type: ignore[assignment]
@@ -113,6 +121,8 @@ class GatewayService(BaseAIService):
     def create_app(self) -> GatewayApp:
         app: GatewayApp = super().create_app()  # type: ignore[assignment]
         settings = self.settings
+        install_docs(app)
+        install_cors(app, settings.gateway_cors_origins)
 
         @app.before_server_start
         async def open_upstream(app: GatewayApp) -> None:
