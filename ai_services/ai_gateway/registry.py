@@ -13,6 +13,7 @@ instance of a service is never ejected) and the result of the last active check 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from shared.fleet import instance_id as make_instance_id
 # An instance silent for this many TTLs is dropped from the listing altogether.
 FORGET_AFTER_TTLS = 30
 EWMA_WEIGHT = 0.3  # of the newest sample
+# An instance not picked lately has its latency figure fade towards 0 with this time constant, so
+# one that was slow once is tried again and can show it recovered (P2C never picks it otherwise).
+EWMA_FADE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Instance:
     last_heartbeat: float | None = None
     in_flight: int = 0
     latency_ewma: float | None = None  # seconds
+    latency_at: float = 0.0  # when latency_ewma was last updated or faded
     consecutive_failures: int = 0
     ejected_until: float = 0.0
     ejections: int = 0
@@ -184,6 +189,8 @@ class Registry:
         candidates = [i for i in candidates if i.breaker.allows()]
         if not candidates:
             return None
+        for candidate in candidates:
+            _fade(candidate, now)
         balancer = self._balancers.setdefault(service, Balancer(self.strategy(service)))
         balancer.strategy = self.strategy(service)
         chosen = balancer.choose(candidates)
@@ -202,6 +209,7 @@ class Registry:
         if seconds is not None:
             previous = instance.latency_ewma
             instance.latency_ewma = seconds if previous is None else EWMA_WEIGHT * seconds + (1 - EWMA_WEIGHT) * previous
+            instance.latency_at = self.clock()
         now = self.clock()
         if not outlier:
             instance.consecutive_failures = 0
@@ -254,3 +262,9 @@ class Registry:
                 ) for i, st in zip(instances, statuses, strict=True)],
             ))
         return views
+
+
+def _fade(instance: Instance, now: float) -> None:
+    if instance.latency_ewma is not None and now > instance.latency_at:
+        instance.latency_ewma *= math.exp(-(now - instance.latency_at) / EWMA_FADE_SECONDS)
+        instance.latency_at = now

@@ -237,3 +237,18 @@ async def test_memory_throttle_forgets_full_buckets_when_it_holds_too_many_keys(
 @pytest.mark.parametrize("per_minute,seconds,burst", [(60, 10, 10), (1, 10, 1), (100_000, 10, 16_667)])
 def test_the_burst_is_the_configured_seconds_worth_of_the_rate(per_minute: int, seconds: float, burst: int) -> None:
     assert burst_of(per_minute, seconds) == burst
+
+
+def test_an_instance_that_was_slow_once_is_tried_again_as_its_latency_figure_fades() -> None:
+    clock = FakeClock()
+    registry, a, b = two_instances(clock)
+    slow, fast = registry.get(a), registry.get(b)
+    assert slow is not None and fast is not None
+    registry.record(slow, failure=False, outlier=False, seconds=0.200)
+    registry.record(fast, failure=False, outlier=False, seconds=0.002)
+    assert {registry.pick("crm").instance_id for _ in range(20)} == {b}  # type: ignore[union-attr]
+    clock.advance(12.0)  # nothing measured for a while: both figures fade, the slow one reaches 0.5 ms
+    registry.record(fast, failure=False, outlier=False, seconds=0.002)
+    registry.heartbeat(a)
+    registry.heartbeat(b)
+    assert registry.pick("crm") is slow
