@@ -21,6 +21,7 @@ VECTOR_WRITE: Final = "vector:write"
 CONFIG_READ: Final = "config:read"
 CONFIG_WRITE: Final = "config:write"
 MONITOR_READ: Final = "monitor:read"
+MONITOR_WRITE: Final = "monitor:write"  # alert rules, silences and webhooks: fleet-wide, so platform level
 USER_ADMIN: Final = "user:admin"
 AUDIT_READ: Final = "audit:read"
 APIKEY_ADMIN: Final = "apikey:admin"
@@ -41,7 +42,7 @@ ROLES: Final[dict[str, frozenset[str]]] = {
 }
 ORG_ROLES: Final = tuple(ROLES)  # what an org admin may grant
 SUPERADMIN: Final = "superadmin"
-PLATFORM_ONLY: Final = frozenset((REGISTRY_WRITE, KEYS_ADMIN, ORG_ADMIN))
+PLATFORM_ONLY: Final = frozenset((REGISTRY_WRITE, KEYS_ADMIN, ORG_ADMIN, MONITOR_WRITE))
 ALL_PERMISSIONS: Final[frozenset[str]] = frozenset().union(*ROLES.values(), PLATFORM_ONLY)
 ROLES[SUPERADMIN] = ALL_PERMISSIONS
 
