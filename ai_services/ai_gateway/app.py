@@ -25,6 +25,7 @@ from ai_services.ai_gateway.proxy import Upstreams, upstream_session
 from ai_services.ai_gateway.registry import Instance, OutlierPolicy, Registry
 from ai_services.ai_gateway.retries import RetryBudget
 from ai_services.ai_gateway.roster import Roster
+from shared.config import GATEWAY_LIMITS, ConfigClient, GatewayLimits
 from shared.fleet import AUTH, GATEWAY, UPSTREAMS
 from shared.service import BaseAIService, ServiceContext
 from shared.service.auth.jwks import JWKS_PATH
@@ -46,6 +47,7 @@ class GatewayContext(ServiceContext):
     memory_throttle: MemoryThrottle = field(default_factory=MemoryThrottle)  # the buckets without Redis
     retry_budget: RetryBudget = field(init=False)
     openapi_cache: SpecCache = field(default_factory=SpecCache)
+    config: ConfigClient | None = None  # gateway/limits from the config service, applied while running
     forwarding_secret: str | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,10 +135,14 @@ class GatewayService(BaseAIService):
             ctx.pipeline = Pipeline(ctx.registry, upstreams, Limiter(throttles, settings.gateway_rate_burst_seconds),
                                     ctx.gateway_metrics, settings)
             ctx.roster = Roster(ctx.data.cache, ctx.registry)
+            ctx.config = self._config_client(app)
+            ctx.config.on_change(GATEWAY_LIMITS, lambda limits: self._apply_limits(app, limits))
+            self._apply_limits(app, ctx.config.get(GATEWAY_LIMITS))  # the last known good, until the service answers
 
         @app.after_server_start
         async def start_background(app: GatewayApp) -> None:
-            assert app.ctx.roster is not None and app.ctx.upstream is not None
+            assert app.ctx.roster is not None and app.ctx.upstream is not None and app.ctx.config is not None
+            await app.ctx.config.start(wait=0.5)  # the config service may start after the gateway
             app.ctx.background = [
                 asyncio.create_task(app.ctx.roster.run(settings.gateway_registry_sync_interval)),
                 asyncio.create_task(run_checks(app.ctx.upstream, app.ctx.registry, settings.gateway_check_interval)),
@@ -148,6 +154,8 @@ class GatewayService(BaseAIService):
                 task.cancel()
             await asyncio.gather(*app.ctx.background, return_exceptions=True)
             app.ctx.background = []
+            if app.ctx.config is not None:
+                await app.ctx.config.stop()
 
         @app.after_server_stop
         async def close_upstream(app: GatewayApp) -> None:
@@ -155,3 +163,23 @@ class GatewayService(BaseAIService):
                 await app.ctx.upstream.close()
 
         return app
+
+    def _config_client(self, app: GatewayApp) -> ConfigClient:
+        """Watches gateway/limits through this gateway itself, with the fleet's service token;
+        offline (last known good values, else the LOOMA_GATEWAY_* settings) without one."""
+        settings = self.settings
+        if app.ctx.service_token is None:
+            return ConfigClient(None, settings.data_dir / "config-cache", keys=(GATEWAY_LIMITS,))
+        own = settings.model_copy(update={"gateway_url": settings.gateway_url or settings.instance_url(GATEWAY.port)})
+        return ConfigClient.from_settings(own, token=app.ctx.service_token, keys=(GATEWAY_LIMITS,))
+
+    def _apply_limits(self, app: GatewayApp, limits: GatewayLimits) -> None:
+        effective = limits.applied_to(self.settings)
+        pipeline = app.ctx.pipeline
+        assert pipeline is not None
+        pipeline.settings = effective
+        pipeline.limiter.burst_seconds = effective.gateway_rate_burst_seconds
+        app.ctx.registry.default_strategy = effective.gateway_balancing
+        log.info("gateway limits applied", extra={"rate_per_user": effective.gateway_rate_per_user,
+                                                   "rate_per_org": effective.gateway_rate_per_org,
+                                                   "balancing": effective.gateway_balancing})
