@@ -175,23 +175,29 @@ class Registry:
         """An instance to send the next request to, by the service's strategy, or None.
 
         The candidates are the healthy instances (failing those, ones not yet heard from) whose
-        last active check passed; ejected ones only if every candidate is ejected; and of those,
-        the ones whose breaker lets a request through. `exclude` holds instances already tried.
+        last active check passed, or, when no check passed, the healthy ones all the same; ejected
+        ones only if every candidate is ejected; and of those, the ones whose breaker lets a
+        request through. `exclude` holds instances already tried.
         """
         now = self.clock()
         self._forget_silent(now)
         skipped = set(exclude)
         mine = [i for i in self._instances.values() if i.service == service and i.instance_id not in skipped]
-        candidates = [i for i in mine if i.status(now) == "healthy" and not i.check_failed]
+        healthy = [i for i in mine if i.status(now) == "healthy"]
+        candidates = [i for i in healthy if not i.check_failed]
         if not candidates:
             candidates = [i for i in mine if i.status(now) == "unknown" and not i.check_failed]
+        if not candidates:  # a failed check is not proof enough to leave a service with nobody
+            candidates = healthy
         candidates = [i for i in candidates if not i.ejected(now)] or candidates
         candidates = [i for i in candidates if i.breaker.allows()]
         if not candidates:
             return None
         for candidate in candidates:
             _fade(candidate, now)
-        balancer = self._balancers.setdefault(service, Balancer(self.strategy(service)))
+        balancer = self._balancers.get(service)
+        if balancer is None:
+            balancer = self._balancers[service] = Balancer(self.strategy(service))
         balancer.strategy = self.strategy(service)
         chosen = balancer.choose(candidates)
         assert isinstance(chosen, Instance)

@@ -252,3 +252,14 @@ def test_an_instance_that_was_slow_once_is_tried_again_as_its_latency_figure_fad
     registry.heartbeat(a)
     registry.heartbeat(b)
     assert registry.pick("crm") is slow
+
+
+def test_a_failed_active_check_takes_an_instance_out_only_while_another_is_available() -> None:
+    clock = FakeClock()
+    registry, a, b = two_instances(clock)
+    first, second = registry.get(a), registry.get(b)
+    assert first is not None and second is not None
+    first.check_failed = True
+    assert {registry.pick("crm").instance_id for _ in range(10)} == {b}  # type: ignore[union-attr]
+    second.check_failed = True
+    assert registry.pick("crm") is not None  # heartbeats say both are up: a check alone empties nothing
