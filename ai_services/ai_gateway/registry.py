@@ -66,6 +66,11 @@ class Instance:
             return "unhealthy"
         return "healthy" if self.ready else "not_ready"
 
+    def reported_status(self, now: float) -> InstanceStatus:
+        """The status to show: an instance the gateway cannot reach is unhealthy, whatever its last heartbeat said."""
+        status = self.status(now)
+        return "unhealthy" if self.check_failed and status == "healthy" else status
+
     def ejected(self, now: float) -> bool:
         return now < self.ejected_until
 
@@ -253,7 +258,7 @@ class Registry:
         views = []
         for service in sorted(by_service):
             instances = sorted(by_service[service], key=lambda i: i.instance_id)
-            statuses = [i.status(now) for i in instances]
+            statuses = [i.reported_status(now) for i in instances]
             healthy = statuses.count("healthy")
             overall = "healthy" if instances and healthy == len(instances) else "degraded" if healthy else "unhealthy"
             prefixes = sorted({p for p, s in self._prefix_table() if s == service})
