@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["shared.service", "shared.service.auth", "shared.database", "shared.config", "shared.skills"]
+PACKAGES = ["shared.service", "shared.service.auth", "shared.database", "shared.config", "shared.skills", "shared.embeddings"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -158,9 +158,11 @@ def test_env_example_lists_every_setting() -> None:
     listed = set(re.findall(r"^\s*#?\s*(LOOMA_[A-Z0-9_]+)\s*=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE))
 
     from ai_services.monitor_service.settings import MonitorSettings
+    from shared.embeddings.settings import EmbeddingSettings
 
     expected = {f"LOOMA_{name.upper()}" for name in LoomaSettings.model_fields}
     expected |= {f"LOOMA_MONITOR_{name.upper()}" for name in MonitorSettings.model_fields}  # the monitor's own
+    expected |= {f"LOOMA_EMBEDDING_{name.upper()}" for name in EmbeddingSettings.model_fields}
 
     assert expected - listed == set(), "settings missing from env.example"
     # LOOMA_TEST_* are read by the test suite (tests/conftest.py), not by the services.
