@@ -107,8 +107,16 @@ def proxy_blueprint() -> Blueprint:
     @openapi.exclude()
     async def proxy(request: Request, path: str) -> HTTPResponse | None:
         pipeline = _pipeline(request)
-        prefix, service = pipeline.route(request.path)  # an unknown route is a 404 whoever asks
-        principal = await pipeline.caller(request, request.path)
+        try:
+            prefix, service = pipeline.route(request.path)  # an unknown route is a 404 whoever asks
+        except Problem as problem:
+            pipeline.count_refusal("<unknown>", "<none>", problem)
+            raise
+        try:
+            principal = await pipeline.caller(request, request.path)
+        except Problem as problem:
+            pipeline.count_refusal(prefix, service, problem)
+            raise
         deadline = requested_deadline(request, request.app.ctx.settings.gateway_upstream_timeout)
         return await pipeline.run(request, outgoing(request, request.app.ctx.forwarding_secret), principal,
                                   prefix, service, deadline, stream=True)

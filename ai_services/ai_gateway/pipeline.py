@@ -69,6 +69,10 @@ class Pipeline:
             limits.append(Limit("org", principal.org_id, settings.gateway_rate_per_org))
         return limits
 
+    def count_refusal(self, route: str, upstream: str, problem: Problem) -> None:
+        """A request the gateway answered itself before any upstream: unknown route, bad token."""
+        self.metrics.requests.labels(route, upstream, str(problem.status_code)).inc()
+
     async def run(self, request: Request, call: Outgoing, principal: Principal | None, prefix: str, service: str,
                   deadline: float, stream: bool) -> HTTPResponse | None:
         """Limits, then the upstream; the answer carries the RateLimit headers of its tightest limit."""

@@ -698,3 +698,13 @@ async def test_gateway_metrics_count_requests_by_route_upstream_and_status(clien
     assert 'looma_gateway_requests_total{route="/api/v1/talents",status="200",upstream="crm"} 1.0' in text
     assert 'looma_gateway_requests_total{route="/api/v1/talents",status="404",upstream="crm"} 1.0' in text
     assert "looma_gateway_upstream_duration_seconds_count" in text
+
+
+async def test_answers_the_gateway_gives_itself_are_counted_too(app: LoomaApp, client: SanicASGITestClient,
+                                                                crm: Upstream) -> None:
+    await app.asgi_client.get("/api/v1/no-such-route")
+    await app.asgi_client.get("/api/v1/talents/1")  # no token
+    _, response = await client.get("/metrics")
+    text = response.text
+    assert 'looma_gateway_requests_total{route="<unknown>",status="404",upstream="<none>"} 1.0' in text
+    assert 'looma_gateway_requests_total{route="/api/v1/talents",status="401",upstream="crm"} 1.0' in text
