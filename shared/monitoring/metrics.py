@@ -28,7 +28,6 @@ class ServiceMetrics:
         self.in_flight = Gauge(
             "looma_http_requests_in_flight", "HTTP requests being answered", ("service",), registry=self.registry
         )
-        self.up = Gauge("looma_service_up", "1 while the service is serving", ("service",), registry=self.registry)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(self.service, method, route, str(status)).inc()
