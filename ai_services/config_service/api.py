@@ -127,6 +127,16 @@ def _seconds(request: Request, default: float | None, most: float) -> float | No
     return seconds
 
 
+def _stopping(request: Request) -> Problem:
+    """A watch while the service stops: 503 on a connection that closes, so that a watcher backs off
+    and retries elsewhere instead of polling again at once and holding the graceful drain open."""
+    stream = getattr(request, "stream", None)
+    if stream is not None and hasattr(stream, "keep_alive"):
+        stream.keep_alive = False
+    return Problem(503, "the config service is stopping; watch again", slug="service-stopping",
+                   headers={"Retry-After": "1"})
+
+
 def _watched(request: Request) -> list[RegisteredKey]:
     raw = request.args.get("keys")
     if not raw:
@@ -172,6 +182,8 @@ def config_blueprint() -> Blueprint:
         assert timeout is not None
         batch = await request.app.ctx.feed.next_batch(_reader(request, keys, org), _interest(keys, org), since,
                                                       timeout)
+        if not batch.items and request.app.ctx.feed.closed:
+            raise _stopping(request)
         if not batch.items:
             return empty()
         return json(batch.view())

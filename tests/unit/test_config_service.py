@@ -595,7 +595,13 @@ async def test_stopping_the_service_answers_waiting_long_polls_at_once(harness: 
     harness.app.ctx.feed.close()
     response = await asyncio.wait_for(watching, 5)
 
-    assert response.status_code == 204
+    # 503 on a closing connection: the watcher backs off and watches again elsewhere, instead of
+    # polling this instance again at once and holding its graceful drain open.
+    assert response.status_code == 503
+    assert response.json()["type"] == "urn:looma:problem:service-stopping"
+    assert response.headers["retry-after"] == "1"
+    again = await asyncio.wait_for(harness.request("GET", "/api/v1/config/watch", params={"since": cursor}), 5)
+    assert again.status_code == 503  # a poll that arrives while stopping does not wait either
 
 
 def parse_events(text: str) -> list[dict[str, str]]:
