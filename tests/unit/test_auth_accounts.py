@@ -30,6 +30,7 @@ from shared.service.auth.denylist import Denylist
 from shared.service.auth.permissions import FLEET_SERVICE_PERMISSIONS, permissions_for
 from shared.service.auth.verifier import TokenVerifier
 from shared.service.problems import PROBLEM_JSON
+from tests.harness import ServiceHarness
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -84,40 +85,22 @@ def assert_problem(response: httpx.Response, status: int, slug: str | None = Non
     return body
 
 
-class AuthHarness:
+class AuthHarness(ServiceHarness):
     """One auth service app with its listeners run once, and requests to it over ASGI."""
 
+    host = "auth.test"
+
     def __init__(self, settings: LoomaSettings) -> None:
+        super().__init__(AuthService(settings).create_app())
         self.settings = settings
         self.root_email = str(settings.bootstrap_admin_email)
-        self.app = AuthService(settings).create_app()
-        self.app.asgi_client  # noqa: B018 -- puts the app in ASGI mode, as sanic-testing does
         self._root_token: str | None = None
-
-    async def start(self) -> None:
-        # What SanicASGITestClient.request does before each request, done once.
-        self.app.router.reset()
-        self.app.signal_router.reset()
-        await self.app._startup()
-        await self.app._server_event("init", "before")
-        await self.app._server_event("init", "after")
-
-    async def stop(self) -> None:
-        await self.app._server_event("shutdown", "before")
-        await self.app._server_event("shutdown", "after")
 
     async def request(self, method: str, path: str, *, token: str | None = None, ip: str | None = None,
                       json: Any = None, content: bytes | str | None = None,
                       headers: dict[str, str] | None = None) -> httpx.Response:
-        sent: dict[str, str] = {}
-        if token is not None:
-            sent["Authorization"] = f"Bearer {token}"
-        if content is not None:
-            sent["Content-Type"] = "application/json"
-        sent.update(headers or {})
-        transport = httpx.ASGITransport(app=self.app, client=(ip or random_ip(), 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://auth.test") as client:
-            return await client.request(method, path, json=json, content=content, headers=sent)
+        return await self.send(method, path, token=token, client_ip=ip or random_ip(), json=json, content=content,
+                               headers=headers)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)

@@ -32,6 +32,7 @@ from shared.config.client import MATCHING_DIMENSIONS, GatewayLimits
 from shared.database.schema import upgrade
 from shared.service.auth.permissions import CONFIG_READ, CONFIG_WRITE
 from shared.service.problems import PROBLEM_JSON
+from tests.harness import ServiceHarness
 from tests.tokens import TestIssuer
 
 Sanic.test_mode = True
@@ -51,30 +52,20 @@ def config_settings(data_dir: Path, **overrides: Any) -> LoomaSettings:
     return LoomaSettings(**values)
 
 
-class ConfigHarness:
+class ConfigHarness(ServiceHarness):
     """One config app with its listeners run once, as a server process runs them, and callers in two orgs."""
+
+    host = "config.test"
 
     def __init__(self, settings: LoomaSettings, issuer: TestIssuer | None = None) -> None:
         from ai_services.config_service.app import ConfigService
 
+        super().__init__(ConfigService(settings).create_app())
         self.settings = settings
-        self.app = ConfigService(settings).create_app()
         self.issuer = issuer or TestIssuer()
         self.issuer.install(self.app)
-        self.app.asgi_client  # noqa: B018 -- puts the app in ASGI mode, as sanic-testing does
         suffix = uuid.uuid4().hex[:8]
         self.orgs = {"a": f"org-a-{suffix}", "b": f"org-b-{suffix}"}
-
-    async def start(self) -> None:
-        self.app.router.reset()
-        self.app.signal_router.reset()
-        await self.app._startup()
-        await self.app._server_event("init", "before")
-        await self.app._server_event("init", "after")
-
-    async def stop(self) -> None:
-        await self.app._server_event("shutdown", "before")
-        await self.app._server_event("shutdown", "after")
 
     def token(self, role: str = "recruiter", org: str = "a", subject: str | None = None) -> str:
         return self.issuer.token(role=role, org=self.orgs[org], subject=subject or f"user-{role}-{org}")
@@ -82,21 +73,12 @@ class ConfigHarness:
     def service_token(self, *permissions: str) -> str:
         return self.issuer.service_token(list(permissions or (CONFIG_READ,)))
 
-    def transport(self) -> httpx.ASGITransport:
-        return httpx.ASGITransport(app=self.app, client=("10.1.2.3", 40000))
-
     async def request(self, method: str, path: str, *, role: str | None = "recruiter", org: str = "a",
                       token: str | None = None, json: Any = None, content: bytes | str | None = None,
                       headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> httpx.Response:
-        sent: dict[str, str] = {}
         bearer = token or (self.token(role, org) if role is not None else None)
-        if bearer is not None:
-            sent["Authorization"] = f"Bearer {bearer}"
-        if content is not None:
-            sent["Content-Type"] = "application/json"
-        sent.update(headers or {})
-        async with httpx.AsyncClient(transport=self.transport(), base_url="http://config.test", timeout=90) as client:
-            return await client.request(method, path, json=json, content=content, headers=sent, params=params)
+        return await self.send(method, path, token=bearer, json=json, content=content, headers=headers,
+                               params=params, timeout=90)  # long polls wait up to 55 s
 
     async def put(self, path: str, value: Any, reason: str = "tuning", **kwargs: Any) -> httpx.Response:
         kwargs.setdefault("role", "admin")

@@ -30,6 +30,7 @@ from looma_crm.tables import metadata
 from shared.config import LoomaSettings
 from shared.database.schema import upgrade
 from shared.service.problems import PROBLEM_JSON
+from tests.harness import ServiceHarness
 from tests.tokens import TestIssuer
 
 Sanic.test_mode = True
@@ -63,30 +64,19 @@ def crm_settings(data_dir: Path, **overrides: Any) -> LoomaSettings:
     return LoomaSettings(**values)
 
 
-class CrmHarness:
+class CrmHarness(ServiceHarness):
     """One CRM app with its listeners run once, as a server process runs them."""
+
+    host = "crm.test"
 
     def __init__(self, settings: LoomaSettings) -> None:
         from looma_crm.app import CrmService
 
+        super().__init__(CrmService(settings).create_app())
         self.settings = settings
-        self.app = CrmService(settings).create_app()
         self.issuer = TestIssuer()
         self.issuer.install(self.app)
-        self.app.asgi_client  # noqa: B018 -- puts the app in ASGI mode, as sanic-testing does
         self._tokens: dict[tuple[str, str, str], str] = {}
-
-    async def start(self) -> None:
-        # What SanicASGITestClient.request does before each request, done once.
-        self.app.router.reset()
-        self.app.signal_router.reset()
-        await self.app._startup()
-        await self.app._server_event("init", "before")
-        await self.app._server_event("init", "after")
-
-    async def stop(self) -> None:
-        await self.app._server_event("shutdown", "before")
-        await self.app._server_event("shutdown", "after")
 
     def token(self, role: str, org: str, subject: str) -> str:
         key = (role, org, subject)
@@ -121,16 +111,9 @@ class Crm:
     async def request(self, method: str, path: str, *, who: Who | None = RECRUITER, json: Any = None,
                       content: bytes | str | None = None, headers: dict[str, str] | None = None,
                       params: dict[str, Any] | None = None) -> httpx.Response:
-        sent: dict[str, str] = {}
-        if who is not None:
-            token = self.harness.token(who.role, self.orgs[who.org], who.subject)
-            sent["Authorization"] = f"Bearer {token}"
-        if content is not None:
-            sent["Content-Type"] = "application/json"
-        sent.update(headers or {})
-        transport = httpx.ASGITransport(app=self.app, client=("10.1.2.3", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://crm.test") as client:
-            return await client.request(method, path, json=json, content=content, headers=sent, params=params)
+        token = None if who is None else self.harness.token(who.role, self.orgs[who.org], who.subject)
+        return await self.harness.send(method, path, token=token, json=json, content=content, headers=headers,
+                                       params=params)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)

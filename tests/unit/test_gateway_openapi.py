@@ -26,6 +26,7 @@ from ai_services.ai_gateway.openapi import SpecCache, aggregated_spec, install_d
 from shared.config import LoomaSettings
 from shared.fleet import UPSTREAMS, instance_id
 from shared.service import LoomaApp
+from tests.clock import FakeClock
 from tests.tokens import AuthorizedClient, TestIssuer
 
 ISSUER = TestIssuer()
@@ -63,18 +64,10 @@ def client(app: LoomaApp) -> SanicASGITestClient:
     return app.asgi_client
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(app: LoomaApp) -> Clock:
+def clock(app: LoomaApp) -> FakeClock:
     """The document cache's clock, moved by the test."""
-    clock = Clock()
+    clock = FakeClock()
     app.ctx.openapi_cache = SpecCache(clock=clock)  # type: ignore[attr-defined]
     return clock
 
@@ -386,7 +379,7 @@ def fleet_document() -> dict[str, Any]:
 
 
 async def test_a_complete_document_is_kept_for_thirty_seconds(client: SanicASGITestClient, serve: Serve,
-                                                              clock: Clock) -> None:
+                                                              clock: FakeClock) -> None:
     fleet = await serve(fleet_document())
     for spec in UPSTREAMS:
         await register(client, spec.name, fleet.url)
@@ -407,7 +400,7 @@ async def test_a_complete_document_is_kept_for_thirty_seconds(client: SanicASGIT
 
 
 async def test_a_document_missing_services_is_rebuilt_within_seconds(client: SanicASGITestClient, serve: Serve,
-                                                                     clock: Clock) -> None:
+                                                                     clock: FakeClock) -> None:
     resume = await serve(RESUME)
     await register(client, "resume", resume.url)
     _, response = await client.get("/openapi.json")

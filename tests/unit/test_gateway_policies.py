@@ -17,17 +17,7 @@ from ai_services.ai_gateway.limits import Limit, Limiter, MemoryThrottle, burst_
 from ai_services.ai_gateway.registry import OutlierPolicy, Registry
 from ai_services.ai_gateway.retries import RetryBudget, may_retry
 from shared.fleet import instance_id
-
-
-@dataclass
-class FakeClock:
-    now: float = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.clock import FakeClock
 
 
 # --- breaker --------------------------------------------------------------------------------------

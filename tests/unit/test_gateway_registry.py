@@ -5,26 +5,15 @@ No I/O: time is a fake clock the tests move by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pytest
 
 from ai_services.ai_gateway.registry import FORGET_AFTER_TTLS, Registry
 from shared.fleet import UPSTREAMS, instance_id
+from tests.clock import FakeClock
 
 TTL = 10.0
 STATIC_ROUTES = {prefix: spec.name for spec in UPSTREAMS for prefix in spec.prefixes}
-
-
-@dataclass
-class FakeClock:
-    now: float = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ from shared.database.schema import upgrade
 from shared.fleet import instance_id
 from shared.monitoring.metrics import ServiceMetrics
 from shared.service.problems import PROBLEM_JSON
+from tests.harness import ServiceHarness
+from tests.clock import FakeClock
 from tests.tokens import TestIssuer
 
 Sanic.test_mode = True
@@ -188,39 +190,18 @@ class Receiver:
         return app
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 # --- the harness ------------------------------------------------------------------------------------
 
 
-class MonitorHarness:
+class MonitorHarness(ServiceHarness):
     """One monitor app with its listeners run once, and ASGI requests with test tokens."""
 
+    host = "monitor.test"
+
     def __init__(self, settings: LoomaSettings, config: MonitorSettings) -> None:
-        self.app = QuietMonitorService(settings, config).create_app()
+        super().__init__(QuietMonitorService(settings, config).create_app())
         self.issuer = TestIssuer()
         self.issuer.install(self.app)
-        self.app.asgi_client  # noqa: B018 -- puts the app in ASGI mode, as sanic-testing does
-
-    async def start(self) -> None:
-        self.app.router.reset()
-        self.app.signal_router.reset()
-        await self.app._startup()
-        await self.app._server_event("init", "before")
-        await self.app._server_event("init", "after")
-
-    async def stop(self) -> None:
-        await self.app._server_event("shutdown", "before")
-        await self.app._server_event("shutdown", "after")
 
     @property
     def monitor(self) -> Monitor:
@@ -228,14 +209,9 @@ class MonitorHarness:
 
     async def request(self, method: str, path: str, *, role: str | None = "superadmin",
                       token: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", None) or {})
         if token is None and role is not None:
             token = self.issuer.token(role=role, org="org-ops", subject=f"user-{role}")
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        transport = httpx.ASGITransport(app=self.app, client=("10.9.8.7", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://monitor.test") as client:
-            return await client.request(method, path, headers=headers, **kwargs)
+        return await self.send(method, path, token=token, client_ip="10.9.8.7", **kwargs)
 
 
 class QuietMonitorService(MonitorService):
@@ -302,7 +278,7 @@ class Fleet:
     harness: MonitorHarness
     gateway: FakeGateway
     receiver: Receiver
-    clock: Clock
+    clock: FakeClock
     runners: list[web.AppRunner] = field(default_factory=list)
 
     @property
@@ -365,7 +341,7 @@ async def fleet(harness: MonitorHarness, gateway: FakeGateway, receiver: Receive
     await old.close()
     harness.app.ctx.monitor = Monitor(settings, old.config, harness.app.ctx.service_token,
                                       lambda: harness.app.ctx.store)
-    clock = Clock()
+    clock = FakeClock(time.time())
     harness.app.ctx.monitor.clock = clock
     gateway.listing.clear()
     gateway.listing_status = 200
@@ -826,7 +802,7 @@ async def test_alerts_and_notifications_on_postgresql(postgres_settings: LoomaSe
     receiver.received.clear()
     server = MonitorHarness(settings, monitor_settings())
     await server.start()
-    clock = server.monitor.clock = Clock()
+    clock = server.monitor.clock = FakeClock(time.time())
     try:
         defaults = (await server.request("GET", "/api/v1/monitor/rules")).json()
         for rule in defaults["items"]:

@@ -29,6 +29,7 @@ from shared.database.fulltext import Document
 from shared.database.schema import upgrade
 from shared.embeddings import EmbeddingSettings
 from shared.service.problems import PROBLEM_JSON
+from tests.harness import ServiceHarness
 from tests.tokens import TestIssuer
 
 Sanic.test_mode = True
@@ -61,19 +62,13 @@ class GatedModel:
         pass
 
 
-class VectorHarness:
+class VectorHarness(ServiceHarness):
+    host = "vector.test"
+
     def __init__(self, settings: LoomaSettings, embeddings: EmbeddingSettings, model: Any = None) -> None:
-        self.app = VectorService(settings, embeddings, model).create_app()
+        super().__init__(VectorService(settings, embeddings, model).create_app())
         self.issuer = TestIssuer()
         self.issuer.install(self.app)
-        self.app.asgi_client  # noqa: B018 -- puts the app in ASGI mode, as sanic-testing does
-
-    async def start(self) -> None:
-        self.app.router.reset()
-        self.app.signal_router.reset()
-        await self.app._startup()
-        await self.app._server_event("init", "before")
-        await self.app._server_event("init", "after")
 
     async def loaded(self) -> None:
         for _ in range(600):
@@ -82,9 +77,6 @@ class VectorHarness:
             await asyncio.sleep(0.05)
         assert self.app.ctx.model_ready, self.app.ctx.load_error
 
-    async def stop(self) -> None:
-        await self.app._server_event("shutdown", "before")
-        await self.app._server_event("shutdown", "after")
 
 
 class Caller:
@@ -112,14 +104,8 @@ class Caller:
     async def request(self, method: str, path: str, *, org: str | None = "a", role: str = "recruiter",
                       json: Any = None, content: str | None = None, params: dict[str, Any] | None = None,
                       ) -> httpx.Response:
-        headers: dict[str, str] = {}
-        if org is not None:
-            headers["Authorization"] = f"Bearer {self.harness.issuer.token(role=role, org=self.orgs[org])}"
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        transport = httpx.ASGITransport(app=self.harness.app, client=("10.1.2.3", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://vector.test") as client:
-            return await client.request(method, path, json=json, content=content, headers=headers, params=params)
+        token = None if org is None else self.harness.issuer.token(role=role, org=self.orgs[org])
+        return await self.harness.send(method, path, token=token, json=json, content=content, params=params)
 
     async def put(self, collection: str, record_id: str, body: dict[str, Any], org: str = "a") -> httpx.Response:
         return await self.request("PUT", f"/api/v1/vectors/{collection}/{record_id}", json=body, org=org)
