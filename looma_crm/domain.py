@@ -141,8 +141,10 @@ async def project_talent(conn: AsyncConnection, org_id: str, row: dict[str, Any]
 async def search_talents(request: Any, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     from looma_crm.entities import args_dict
     from looma_crm.search import search_talents as run
+    from looma_crm.semantic import forwarded_identity
 
-    return await run(request.app.ctx.store, org_id, request.args.get("q"), args_dict(request), limit, cursor)
+    return await run(request.app.ctx.store, org_id, request.args.get("q"), args_dict(request), limit, cursor,
+                     request.app.ctx.vector_search, forwarded_identity(request.headers))
 
 
 TALENTS = Entity(talent_logic.TALENT, "talents", talent_logic.Talent, TALENT_READ, TALENT_WRITE,

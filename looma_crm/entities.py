@@ -161,7 +161,7 @@ def crud_blueprint(entity: Entity, name: str | None = None) -> Blueprint:
     @bp.get("/")
     @requires(entity.read)
     @openapi.summary(f"List {entity.plural}: limit, cursor, sort=field or -field, filters"
-                     + (", q= for full-text search" if entity.search else ""))
+                     + (", q= to search (mode=keyword|semantic|hybrid)" if entity.search else ""))
     async def list_all(request: Request) -> HTTPResponse:
         page = store.parse_page(args_dict(request), entity.kind)
         if entity.search is not None and request.args.get("q"):

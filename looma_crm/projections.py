@@ -14,17 +14,8 @@ import hashlib
 from typing import Any
 
 from looma_crm.contacts import name_key
-from shared.database.fulltext import IndexSpec
 from shared.database.outbox import OutboxEvent
 
-TALENT_INDEX = IndexSpec(
-    "talents",
-    fields=("name", "title", "company", "summary", "skills", "experience", "education", "tags"),
-    filterable=("city", "skills", "job_status", "tags", "source"),
-)
-JOB_INDEX = IndexSpec("jobs", fields=("title", "description", "skills", "locations"),
-                      filterable=("status", "company_id", "skills"))
-INDEXES = (TALENT_INDEX, JOB_INDEX)
 RELATIONSHIP_EDGES = {"colleague": "COLLEAGUE", "mentor": "MENTOR", "referral": "REFERRAL", "friend": "FRIEND",
                       "business_partner": "BUSINESS_PARTNER"}
 
@@ -53,7 +44,8 @@ def talent_events(row: dict[str, Any], relationships: list[dict[str, Any]]) -> l
     if row.get("deleted_at") is not None:
         return [OutboxEvent(org_id=org, entity_type="talent", entity_id=row["id"], version=row["revision"],
                             operation="delete", payload={"graph": {"label": "Talent"},
-                                                         "fulltext": {"index": "talents"}})]
+                                                         "fulltext": {"index": "talents"},
+                                                         "vectors": {"collection": "talents"}})]
     places = [("Employer", node, name) for node, name in employers(data).items()] + \
              [("School", node, name) for node, name in schools(data).items()]
     events = [OutboxEvent(org_id=org, entity_type=label.lower(), entity_id=node, version=1, operation="upsert",
@@ -70,13 +62,27 @@ def talent_events(row: dict[str, Any], relationships: list[dict[str, Any]]) -> l
                "source": data.get("source")}
     properties = {"name": data["name"], "title": data.get("current_title"), "company": data.get("current_company"),
                   "city": data.get("city")}
+    narrowing = {k: v for k, v in filters.items() if v}
     events.append(OutboxEvent(org_id=org, entity_type="talent", entity_id=row["id"], version=row["revision"],
                               operation="upsert", payload={
                                   "graph": {"label": "Talent", "properties": {k: v for k, v in properties.items()
                                                                               if v is not None}, "edges": edges},
-                                  "fulltext": {"index": "talents", "fields": fields,
-                                               "filters": {k: v for k, v in filters.items() if v}}}))
+                                  "fulltext": {"index": "talents", "fields": fields, "filters": narrowing},
+                                  "vectors": {"collection": "talents", "text": talent_passage(data),
+                                              "metadata": narrowing}}))
     return events
+
+
+def talent_passage(data: dict[str, Any]) -> str:
+    """What the talent's vector is made from: their work, skills and schooling, most telling first.
+
+    The name is left out: it says nothing of fit, and keeps a personal identifier out of the model's
+    input. The model reads the first few hundred tokens, so the headline and skills come first.
+    """
+    fields = talent_fields(data)
+    headline = _join(data.get("current_title"), data.get("current_company") and f"@ {data['current_company']}")
+    return "\n".join(part for part in (headline, fields["skills"], fields["summary"], fields["experience"],
+                                       fields["education"], fields["tags"]) if part)
 
 
 def talent_fields(data: dict[str, Any]) -> dict[str, str]:
@@ -99,12 +105,18 @@ def job_events(row: dict[str, Any]) -> list[OutboxEvent]:
     data, org = row["data"], row["org_id"]
     if row.get("deleted_at") is not None:
         return [OutboxEvent(org_id=org, entity_type="job", entity_id=row["id"], version=row["revision"],
-                            operation="delete", payload={"fulltext": {"index": "jobs"}})]
+                            operation="delete", payload={"fulltext": {"index": "jobs"},
+                                                         "vectors": {"collection": "jobs"}})]
     skills = (data.get("requirements") or {}).get("skills", [])
     fields = {"title": data["title"], "description": data["description"],
               "skills": _join(*(s.get("display") for s in skills)), "locations": _join(*data.get("locations", []))}
     filters = {"status": data.get("status"), "company_id": data.get("company_id"),
                "skills": [s["skill_id"] or f"name:{name_key(s['name'])}" for s in skills]}
+    narrowing = {k: v for k, v in filters.items() if v}
+    passage = "\n".join(part for part in (fields["title"], fields["skills"], fields["locations"], fields["description"])
+                        if part)
     return [OutboxEvent(org_id=org, entity_type="job", entity_id=row["id"], version=row["revision"],
                         operation="upsert", payload={"fulltext": {"index": "jobs", "fields": fields,
-                                                                  "filters": {k: v for k, v in filters.items() if v}}})]
+                                                                  "filters": narrowing},
+                                                     "vectors": {"collection": "jobs", "text": passage,
+                                                                 "metadata": narrowing}})]

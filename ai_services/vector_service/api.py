@@ -13,11 +13,18 @@ from sanic.response import empty, json
 from sanic_ext import openapi
 
 from ai_services.vector_service import search
-from ai_services.vector_service.collections import COLLECTIONS, MODEL_FIELD, Collection
 from ai_services.vector_service.models import (
-    MAX_METADATA_BYTES, MAX_TOP_K, EmbedRequest, EmbedResponse, SearchRequest, SearchResponse, StoredVector,
-    TextOrVector, VectorWrite,
+    MAX_METADATA_BYTES,
+    MAX_TOP_K,
+    EmbedRequest,
+    EmbedResponse,
+    SearchRequest,
+    SearchResponse,
+    StoredVector,
+    TextOrVector,
+    VectorWrite,
 )
+from shared.catalog import MODEL_FIELD, VECTOR_COLLECTIONS, VectorCollection
 from shared.database.fulltext import MAX_QUERY_CHARS, FullTextInputError
 from shared.database.vectors import VectorInputError, VectorRecord, normalised
 from shared.database.vectors_relational import MAX_ID_LENGTH
@@ -38,10 +45,10 @@ def invalid(loc: str, detail: str, status: int = 422) -> Problem:
     return Problem(status, detail, slug="validation-failed", errors=[{"loc": loc, "msg": detail}])
 
 
-def collection_named(name: str) -> Collection:
-    collection = COLLECTIONS.get(name)
+def collection_named(name: str) -> VectorCollection:
+    collection = VECTOR_COLLECTIONS.get(name)
     if collection is None:
-        raise Problem(404, f"no collection {name!r}: the collections are {', '.join(COLLECTIONS)}",
+        raise Problem(404, f"no collection {name!r}: the collections are {', '.join(VECTOR_COLLECTIONS)}",
                       slug="collection-not-found")
     return collection
 
@@ -72,7 +79,7 @@ def checked_vector(values: Sequence[float], dim: int) -> np.ndarray:
         raise invalid("body.vector", str(error)) from None
 
 
-def checked_filters(filters: dict[str, Any], collection: Collection) -> None:
+def checked_filters(filters: dict[str, Any], collection: VectorCollection) -> None:
     for field in filters:
         if field not in collection.filterable and field != MODEL_FIELD:
             allowed = ", ".join(collection.filterable)
@@ -134,7 +141,7 @@ async def query_vector(provider: EmbeddingProvider, body: TextOrVector, kind: st
     return (await embedded(provider, [body.text], kind))[0]
 
 
-def search_options(body: SearchRequest, collection: Collection) -> tuple[str | None, float]:
+def search_options(body: SearchRequest, collection: VectorCollection) -> tuple[str | None, float]:
     """The fusion and alpha a search uses, or 422 naming the field that does not fit the mode."""
     if body.mode == "semantic":
         for name in ("fusion", "alpha"):
@@ -187,10 +194,11 @@ def vector_blueprint() -> Blueprint:
         try:
             if body.mode == "hybrid":
                 assert body.text is not None and fusion is not None
-                items = await search.hybrid(data, collection, org, body.text, query, body.top_k, body.filters,
-                                            body.min_score, fusion, alpha)
+                items = await search.hybrid(data, collection, provider.model_id, org, body.text, query, body.top_k,
+                                            body.filters, body.min_score, fusion, alpha)
             else:
-                items = await search.semantic(data, collection, org, query, body.top_k, body.filters, body.min_score)
+                items = await search.semantic(data, collection.stored_as(provider.model_id), org, query, body.top_k,
+                                              body.filters, body.min_score)
         except (VectorInputError, FullTextInputError) as error:
             raise invalid("body", str(error)) from None
         return json({"items": items, "collection": collection.name, "mode": body.mode, "fusion": fusion,
@@ -211,7 +219,8 @@ def vector_blueprint() -> Blueprint:
         vector = await query_vector(provider, body, "passage")
         stored = {**metadata, MODEL_FIELD: provider.model_id}
         try:
-            await request.app.ctx.store.vectors.upsert(collection.name, [VectorRecord(entity_id, org, vector, stored)])
+            await request.app.ctx.store.vectors.upsert(collection.stored_as(provider.model_id),
+                                                       [VectorRecord(entity_id, org, vector, stored)])
         except VectorInputError as error:
             if "another org" in str(error):  # said without naming the org or confirming the record
                 raise Problem(409, f"id {entity_id!r} cannot be used in {collection.name}; choose another id",
@@ -227,7 +236,9 @@ def vector_blueprint() -> Blueprint:
     async def delete(request: Request, collection_name: str, entity_id: str) -> HTTPResponse:
         collection = collection_named(collection_name)
         entity_id = record_id(entity_id)
-        deleted = await request.app.ctx.store.vectors.delete(collection.name, org_of(request), [entity_id])
+        provider = loaded_provider(request)
+        deleted = await request.app.ctx.store.vectors.delete(collection.stored_as(provider.model_id), org_of(request),
+                                                             [entity_id])
         if not deleted:
             raise Problem(404, f"no vector {entity_id!r} in {collection.name}", slug="vector-not-found")
         return empty()
@@ -244,12 +255,13 @@ def vector_blueprint() -> Blueprint:
         provider = loaded_provider(request)
         data = request.app.ctx.store
         try:
-            vector = await search.stored_vector(data, collection.name, org, entity_id)
+            vector = await search.stored_vector(data, collection.stored_as(provider.model_id), org, entity_id)
         except NotImplementedError as error:
             raise Problem(501, str(error), slug="not-implemented") from None
         if vector is None:
             raise Problem(404, f"no vector {entity_id!r} in {collection.name}", slug="vector-not-found")
-        items = await search.semantic(data, collection, org, vector, top_k, {}, None, exclude=entity_id)
+        items = await search.semantic(data, collection.stored_as(provider.model_id), org, vector, top_k, {}, None,
+                                      exclude=entity_id)
         return json({"items": items, "collection": collection.name, "mode": "semantic", "fusion": None,
                      "model": provider.model_id})
 

@@ -18,7 +18,7 @@ from sanic import Blueprint, Sanic
 from sanic.config import Config
 
 from ai_services.vector_service.api import vector_blueprint
-from ai_services.vector_service.collections import COLLECTIONS
+from shared.catalog import VECTOR_COLLECTIONS
 from shared.config import LoomaSettings
 from shared.embeddings import Embedder, EmbeddingModel, EmbeddingProvider, EmbeddingSettings, VectorCache, open_provider
 from shared.fleet import VECTOR
@@ -104,8 +104,8 @@ async def load_model(app: VectorApp) -> None:
     try:
         await provider.load()
         data = ctx.store
-        for collection in COLLECTIONS.values():
-            await data.vectors.ensure_collection(collection.spec(provider.dim))
+        for collection in VECTOR_COLLECTIONS.values():
+            await data.vectors.ensure_collection(collection.spec(provider.model_id, provider.dim))
             if collection.text_index is not None:
                 await data.fulltext.ensure_index(collection.text_index)
     except Exception as error:  # reported by /ready and by every route that needs the model

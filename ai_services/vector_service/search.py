@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from ai_services.vector_service.collections import MODEL_FIELD, Collection
 from ai_services.vector_service.fusion import Fused, Ranked, ranked, reciprocal_rank, weighted
+from shared.catalog import MODEL_FIELD, VectorCollection
 from shared.database import UnifiedDataAccess
 from shared.database.fulltext import analyse
 from shared.database.vectors import VectorHit
@@ -42,23 +42,24 @@ def hit_body(hit: Fused, vector_meta: Mapping[str, Mapping[str, Any]]) -> dict[s
     return body
 
 
-async def semantic(data: UnifiedDataAccess, collection: Collection, org_id: str, query: np.ndarray, top_k: int,
+async def semantic(data: UnifiedDataAccess, stored: str, org_id: str, query: np.ndarray, top_k: int,
                    filters: Mapping[str, Any], min_score: float | None,
                    exclude: str | None = None) -> list[dict[str, Any]]:
+    """`stored`: the physical collection of the model that made `query` (VectorCollection.stored_as)."""
     wanted = top_k + (1 if exclude is not None else 0)
-    hits = [hit for hit in await data.vectors.search(collection.name, org_id, query, wanted, dict(filters), min_score)
+    hits = [hit for hit in await data.vectors.search(stored, org_id, query, wanted, dict(filters), min_score)
             if hit.id != exclude][:top_k]
     meta = {hit.id: hit.metadata for hit in hits}
     fused = [Fused(part.id, part.score, {"vector": part}) for part in _vector_ranks(hits)]
     return [hit_body(hit, meta) for hit in fused]
 
 
-async def hybrid(data: UnifiedDataAccess, collection: Collection, org_id: str, text: str, query: np.ndarray,
-                 top_k: int, filters: Mapping[str, Any], min_score: float | None, fusion: str,
+async def hybrid(data: UnifiedDataAccess, collection: VectorCollection, model_id: str, org_id: str, text: str,
+                 query: np.ndarray, top_k: int, filters: Mapping[str, Any], min_score: float | None, fusion: str,
                  alpha: float) -> list[dict[str, Any]]:
     assert collection.text_index is not None
     size = window(top_k)
-    vector_hits = await data.vectors.search(collection.name, org_id, query, size, dict(filters))
+    vector_hits = await data.vectors.search(collection.stored_as(model_id), org_id, query, size, dict(filters))
     text_hits = []
     if analyse(text):  # a query of punctuation only has no keywords: the vector list stands alone
         text_hits = await data.fulltext.search(collection.text_index.name, org_id, text, dict(filters), size)

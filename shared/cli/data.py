@@ -12,16 +12,20 @@ import typer
 
 from shared.config import LoomaSettings
 from shared.database import UnifiedDataAccess
-from shared.database.schema import upgrade
 from shared.database.outbox import DEAD, outbox_events, retry_dead, wake_projector
+from shared.database.schema import upgrade
 
 T = TypeVar("T")
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the fleet keeps its data [default: ./data]")]
 outbox = typer.Typer(help="Inspect the outbox and retry dead-lettered events.", no_args_is_help=True)
 
 
+def _settings(data_dir: Path | None) -> LoomaSettings:
+    return LoomaSettings(data_dir=data_dir) if data_dir is not None else LoomaSettings()
+
+
 def with_data(data_dir: Path | None, work: Callable[[UnifiedDataAccess], Awaitable[T]]) -> T:
-    settings = LoomaSettings(data_dir=data_dir) if data_dir is not None else LoomaSettings()
+    settings = _settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)  # a new or older data directory is brought to the current schema first
 
@@ -38,13 +42,24 @@ def with_data(data_dir: Path | None, work: Callable[[UnifiedDataAccess], Awaitab
 def reconcile(data_dir: DataDir = None,
               dry_run: Annotated[bool, typer.Option("--dry-run", help="Report drift, change nothing")] = False) -> None:
     """Compare each projection (graph, vectors, full text) with the source of truth and repair drift."""
+    from shared.projector.embedding import vector_service_passages
     from shared.projector.projections import all_projections
     from shared.projector.reconcile import find_drift, repair
 
+    settings = _settings(data_dir)
+    embedder = vector_service_passages(settings, None)
+    if embedder is None:
+        typer.echo("vectors of talents and jobs are not checked: set LOOMA_GATEWAY_URL and "
+                   "LOOMA_SERVICE_CLIENT_SECRET to reach the vector service", err=True)
+
     async def work(data: UnifiedDataAccess) -> tuple[list, tuple[int, list[str]]]:
-        projections = all_projections(data)
-        drift = await find_drift(data, projections)
-        return drift, (0, []) if dry_run else await repair(data, projections, drift)
+        projections = all_projections(data, embedder)
+        try:
+            drift = await find_drift(data, projections)
+            return drift, (0, []) if dry_run else await repair(data, projections, drift)
+        finally:
+            if embedder is not None:
+                await embedder.close()
 
     drift, (repaired, failed) = with_data(data_dir, work)
     for item in drift:

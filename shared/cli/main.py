@@ -16,7 +16,7 @@ import typer
 from shared.cli.bootstrap import FleetError, fleet_credentials
 from shared.cli.data import outbox, reconcile
 from shared.config import LoomaSettings
-from shared.fleet import AUTH, GATEWAY, PROCESSES
+from shared.fleet import AUTH, CRM, GATEWAY, PROCESSES
 
 app = typer.Typer(help="Looma: a recruiting CRM with AI, run as a fleet of services.", no_args_is_help=True,
                   add_completion=False)
@@ -86,6 +86,7 @@ def _add_service_commands() -> None:
     app.add_typer(accounts.users_app, name="users")
     app.add_typer(accounts.auth_app, name="auth")
     app.command("seed")(accounts.seed)
+    app.command("reindex")(importlib.import_module(f"{CRM.module}.reindex_cli").reindex_command)  # CRM data
 
 
 _add_service_commands()

@@ -7,8 +7,10 @@ that directory sees the same values and messages; `RedisCache` uses a Redis serv
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -140,12 +142,32 @@ class Cache(Protocol):
     def lock(self, name: str, ttl: float = 30.0, wait: float = 10.0) -> AbstractAsyncContextManager[None]:
         """Hold a fleet-wide lock for the block. It expires after `ttl` if its holder dies.
 
+        While the block runs, the holder renews the lock every `ttl / 3` seconds (`keep_alive`), so a
+        block may outlast `ttl`: the TTL bounds how long a dead holder blocks others, not the work.
         Raises LockTimeout when it cannot be taken within `wait` seconds.
         """
 
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+KEEP_ALIVE_TASK = "lock-keep-alive:"  # + the lock's name: the task renewing a held lock
+
+
+async def keep_alive(renew: Callable[[], Awaitable[bool]], ttl: float, name: str) -> None:
+    """Renew a held lock every `ttl / 3` seconds until cancelled; stop, warning, once it is lost.
+
+    A renewal that fails (the cache unreachable for a moment) is tried again at the next beat.
+    """
+    while True:
+        await asyncio.sleep(ttl / 3)
+        try:
+            if not await renew():
+                logging.getLogger("looma.cache").warning("lock lost while held", extra={"lock": name})
+                return
+        except Exception as error:  # noqa: BLE001 - the next beat tries again; expiry is the fallback
+            logging.getLogger("looma.cache").warning("lock renewal failed", extra={"lock": name, "error": str(error)})
 
 
 def open_cache(redis_url: str | None, embedded_path: str) -> Cache:

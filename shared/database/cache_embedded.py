@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from shared.database.cache import LockTimeout, Throttle, gcra, throttle_interval
+from shared.database.cache import LockTimeout, Throttle, gcra, KEEP_ALIVE_TASK, keep_alive, throttle_interval
 
 log = logging.getLogger("looma.cache")
 
@@ -188,6 +188,16 @@ class EmbeddedCache:
 
         return await self._run(work, write=True)
 
+    async def _extend_where(self, key: str, expected: bytes, ttl: float) -> bool:
+        """Push `key`'s expiry to `ttl` from now if it still holds `expected`."""
+        async def work(db: aiosqlite.Connection) -> bool:
+            if await self._live_value(db, key) != expected:
+                return False
+            await db.execute("UPDATE cache_entries SET expires_at = ? WHERE key = ?", (time.time() + ttl, key))
+            return True
+
+        return await self._run(work, write=True)
+
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         async def work(db: aiosqlite.Connection) -> int:
             current = await self._live_value(db, key)
@@ -294,9 +304,12 @@ class EmbeddedCache:
             if time.monotonic() >= deadline:
                 raise LockTimeout(name, wait)
             await asyncio.sleep(LOCK_RETRY_INTERVAL)
+        renewing = asyncio.create_task(keep_alive(lambda: self._extend_where(key, token, ttl), ttl, name),
+                                       name=f"{KEEP_ALIVE_TASK}{name}")
         try:
             yield
         finally:
+            renewing.cancel()
             if not await self._delete_where(key, token):
                 log.warning("lock expired before release", extra={"lock": name})
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import redis.asyncio as redis
 from redis.exceptions import LockError
 
-from shared.database.cache import MICROSECONDS_PER_SECOND, LockTimeout, Throttle, throttle_interval
+from shared.database.cache import MICROSECONDS_PER_SECOND, LockTimeout, Throttle, KEEP_ALIVE_TASK, keep_alive, throttle_interval
 
 # GCRA in one script, so that reading, deciding and storing the TAT are one atomic step, timed by
 # the server's clock so that every gateway machine agrees. Times are whole microseconds, which a
@@ -145,9 +145,18 @@ class RedisCache:
         held = self._client.lock(self._key(f"lock:{name}"), timeout=ttl, blocking_timeout=wait, sleep=0.02)
         if not await held.acquire():
             raise LockTimeout(name, wait)
+
+        async def renew() -> bool:
+            try:
+                return bool(await held.reacquire())  # the TTL back to `ttl`, if the token still holds it
+            except LockError:
+                return False
+
+        renewing = asyncio.create_task(keep_alive(renew, ttl, name), name=f"{KEEP_ALIVE_TASK}{name}")
         try:
             yield
         finally:
+            renewing.cancel()
             try:
                 await held.release()
             except LockError:

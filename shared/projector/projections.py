@@ -19,11 +19,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from shared.catalog import MODEL_FIELD, VECTOR_COLLECTIONS
 from shared.database import UnifiedDataAccess
 from shared.database.fulltext import Document, FullTextStore
 from shared.database.graph import Edge, GraphStore, Node
 from shared.database.outbox import OutboxEvent
 from shared.database.vectors import VectorRecord, VectorStore
+from shared.projector.embedding import EmbeddingUnavailable, PassageEmbedder
 
 
 class Projection(Protocol):
@@ -132,32 +134,81 @@ class FullTextProjection(_PayloadProjection):
         return await self.fulltext.versions(target)
 
 
+class ProjectionUnavailable(RuntimeError):
+    """A store or service the projection needs cannot be reached now.
+
+    The projector retries the events after a short delay without counting an attempt: an
+    outage of the vector service delays embeddings, it does not dead-letter them.
+    """
+
+
 class VectorProjection(_PayloadProjection):
+    """Vectors: given in the event, or embedded from its text by the vector service.
+
+    A payload naming one of the catalog's collections (`talents`, `jobs`, `resume_chunks`) carries
+    `text` and `metadata`; its vector is made by the model the embedder answers with, and stored
+    in that model's collection (`VectorCollection.stored_as`) with the model id in its metadata.
+    Any other collection is a store collection taking the event's `vector` as it is. Without an
+    embedder, events of catalog collections are not this projection's: `looma reconcile` or
+    `looma reindex` fills them once the vector service is reachable.
+    """
+
     name = "vectors"
 
-    def __init__(self, vectors: VectorStore) -> None:
+    def __init__(self, vectors: VectorStore, embedder: PassageEmbedder | None = None) -> None:
         self.vectors = vectors
+        self.embedder = embedder
+
+    def concerns(self, event: OutboxEvent) -> bool:
+        if self.name not in event.payload:
+            return False
+        return self.embedder is not None or self.part(event)["collection"] not in VECTOR_COLLECTIONS
 
     def target(self, event: OutboxEvent) -> str:
         return self.part(event)["collection"]
 
     async def apply_many(self, events: Sequence[OutboxEvent]) -> None:
         for (collection, org_id), ids in self.deletes_by(events, "collection", self.name).items():
-            await self.vectors.delete(collection, org_id, ids)
+            await self.vectors.delete(await self._stored(collection), org_id, ids)
+        upserts = [e for e in events if e.operation == "upsert"]
         records: dict[str, list[VectorRecord]] = defaultdict(list)
-        for e in events:
-            if e.operation == "upsert":
-                part = self.part(e)
+        to_embed = [e for e in upserts if self.part(e)["collection"] in VECTOR_COLLECTIONS]
+        for e in upserts:
+            part = self.part(e)
+            if part["collection"] not in VECTOR_COLLECTIONS:
                 if "vector" not in part:
-                    raise ValueError("vectors payload has no vector; embedding text needs the vector service")
+                    raise ValueError(f"vectors payload for {part['collection']!r} has no vector")
                 records[part["collection"]].append(VectorRecord(e.entity_id, e.org_id, part["vector"],
                                                                 part.get("metadata", {}), e.version))
+        if to_embed:
+            vectors, model = await self._embed([str(self.part(e).get("text") or "") for e in to_embed])
+            for e, vector in zip(to_embed, vectors, strict=True):
+                part = self.part(e)
+                stored = VECTOR_COLLECTIONS[part["collection"]].stored_as(model)
+                metadata = {**part.get("metadata", {}), MODEL_FIELD: model}
+                records[stored].append(VectorRecord(e.entity_id, e.org_id, vector, metadata, e.version))
         for collection, batch in records.items():
             await self.vectors.upsert(collection, batch)
 
     async def versions(self, target: str) -> dict[str, int]:
-        return await self.vectors.versions(target)
+        return await self.vectors.versions(await self._stored(target))
+
+    async def _stored(self, collection: str) -> str:
+        if collection not in VECTOR_COLLECTIONS:
+            return collection
+        assert self.embedder is not None  # concerns() keeps catalog events away without one
+        try:
+            return VECTOR_COLLECTIONS[collection].stored_as(await self.embedder.model_id())
+        except EmbeddingUnavailable as error:
+            raise ProjectionUnavailable(str(error)) from error
+
+    async def _embed(self, texts: list[str]) -> tuple[Any, str]:
+        assert self.embedder is not None
+        try:
+            return await self.embedder.embed_passages(texts)
+        except EmbeddingUnavailable as error:
+            raise ProjectionUnavailable(str(error)) from error
 
 
-def all_projections(data: UnifiedDataAccess) -> list[Projection]:
-    return [GraphProjection(data.graph), FullTextProjection(data.fulltext), VectorProjection(data.vectors)]
+def all_projections(data: UnifiedDataAccess, embedder: PassageEmbedder | None = None) -> list[Projection]:
+    return [GraphProjection(data.graph), FullTextProjection(data.fulltext), VectorProjection(data.vectors, embedder)]

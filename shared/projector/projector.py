@@ -34,7 +34,7 @@ from shared.database.outbox import (
     projection_state,
 )
 from shared.projector.metrics import ProjectorMetrics
-from shared.projector.projections import Projection
+from shared.projector.projections import Projection, ProjectionUnavailable
 
 log = logging.getLogger("looma.projector")
 
@@ -48,6 +48,7 @@ class ProjectorPolicy:
     backoff_base: float = 0.5
     backoff_max: float = 300.0
     idle_poll: float = 1.0  # the longest a projector sleeps without a wake-up message
+    unavailable_retry: float = 2.0  # seconds before events a projection could not reach are tried again
     lock_ttl: float = 10.0
 
 
@@ -126,6 +127,7 @@ class Projector:
         batch are superseded, and so are events older than what the projection already holds.
         """
         failures: dict[int, str] = {}
+        deferred: set[int] = set()  # failed because a projection's store or service is unreachable
         chosen: dict[str, list[OutboxEvent]] = {}
         for projection in self.projections:
             newest: dict[tuple[str, str], OutboxEvent] = {}
@@ -137,20 +139,28 @@ class Projector:
                     newest[_entity(event)] = event
             chosen[projection.name] = list(newest.values())
         # The stores are independent of each other: write to them side by side.
-        results = await asyncio.gather(*(self._apply(p, chosen[p.name], failures) for p in self.projections))
+        results = await asyncio.gather(*(self._apply(p, chosen[p.name], failures, deferred)
+                                         for p in self.projections))
         done = {p.name: applied_events for p, applied_events in zip(self.projections, results, strict=True)}
         failed_entities = {_entity(e) for e in events if e.id in failures}
+        waiting_entities = {_entity(e) for e in events if e.id in deferred}
         for event in events:
             if event.id not in failures and _entity(event) in failed_entities:
                 failures[event.id] = "superseded by a newer event of the same entity that failed"
-        await self._record(events, done, failures)
+                if _entity(event) in waiting_entities:
+                    deferred.add(event.id)  # type: ignore[arg-type]
+        await self._record(events, done, failures, deferred)
 
-    async def _apply(self, projection: Projection, chosen: list[OutboxEvent], failures: dict[int, str]) -> list[OutboxEvent]:
+    async def _apply(self, projection: Projection, chosen: list[OutboxEvent], failures: dict[int, str],
+                     deferred: set[int]) -> list[OutboxEvent]:
         if not chosen:
             return []
         try:
             await projection.apply_many(chosen)
             return chosen
+        except ProjectionUnavailable as error:
+            self._defer(projection, chosen, error, failures, deferred)
+            return []
         except Exception:
             pass  # find which events fail, one at a time
         succeeded = []
@@ -158,14 +168,24 @@ class Projector:
             try:
                 await projection.apply(event)
                 succeeded.append(event)
+            except ProjectionUnavailable as error:
+                self._defer(projection, [event], error, failures, deferred)
             except Exception as error:
                 failures[event.id] = f"{projection.name}: {type(error).__name__}: {error}"[:2000]  # type: ignore[index]
                 if self.metrics is not None:
                     self.metrics.failed(projection.name)
         return succeeded
 
+    def _defer(self, projection: Projection, events: list[OutboxEvent], error: Exception, failures: dict[int, str],
+               deferred: set[int]) -> None:
+        for event in events:
+            failures[event.id] = f"{projection.name}: unavailable: {error}"[:2000]  # type: ignore[index]
+            deferred.add(event.id)  # type: ignore[arg-type]
+        if self.metrics is not None:
+            self.metrics.failed(projection.name)
+
     async def _record(self, events: list[OutboxEvent], done: dict[str, list[OutboxEvent]],
-                      failures: dict[int, str]) -> None:
+                      failures: dict[int, str], deferred: set[int]) -> None:
         now = time.time()
         backend = self.data.relational.backend
         delivered = [e for e in events if e.id not in failures]
@@ -178,14 +198,23 @@ class Projector:
                                            last_error=None))
             for event in events:
                 if event.id in failures:
-                    await self._record_failure(conn, event, failures[event.id], now)
+                    await self._record_failure(conn, event, failures[event.id], now, event.id in deferred)
+        if deferred:
+            first = next(e for e in events if e.id in deferred)
+            log.warning(f"{len(deferred)} outbox events wait for an unavailable projection; retrying in "
+                        f"{self.policy.unavailable_retry:.0f}s", extra={"error": failures[first.id]})  # type: ignore[index]
         if self.metrics is not None:
             for name, applied_events in done.items():
                 self.metrics.delivered(name, len(applied_events))
             for event in delivered:
                 self.metrics.observe_lag(now - (event.created_at or now))
 
-    async def _record_failure(self, conn: AsyncConnection, event: OutboxEvent, message: str, now: float) -> None:
+    async def _record_failure(self, conn: AsyncConnection, event: OutboxEvent, message: str, now: float,
+                              deferred: bool = False) -> None:
+        if deferred:  # not the event's fault: try again soon, without spending an attempt (logged per batch)
+            await conn.execute(outbox_events.update().where(outbox_events.c.id == event.id).values(
+                next_attempt_at=now + self.policy.unavailable_retry, last_error=message))
+            return
         attempts = event.attempts + 1
         dead = attempts >= self.policy.max_attempts
         delay = min(self.policy.backoff_base * 2 ** (attempts - 1), self.policy.backoff_max)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.database.cache import Cache, LockTimeout, Subscription, Throttle, open_cache
+from shared.database.cache import KEEP_ALIVE_TASK, Cache, LockTimeout, Subscription, Throttle, open_cache
 from shared.database.cache_embedded import EmbeddedCache
 from tests.contract.processes import python_process
 
@@ -359,15 +359,34 @@ async def test_locks_with_different_names_do_not_block_each_other(cache: Cache) 
         pass
 
 
+def stop_renewing(name: str) -> None:
+    """What a holder's death does to its lock: nobody renews it any more."""
+    for task in asyncio.all_tasks():
+        if task.get_name() == f"{KEEP_ALIVE_TASK}{name}":
+            task.cancel()
+
+
 async def test_lock_of_a_holder_that_never_released_expires_after_its_ttl(cache: Cache) -> None:
     abandoned = cache.lock("projector", ttl=SHORT_TTL)
     await abandoned.__aenter__()
+    stop_renewing("projector")
 
     async with cache.lock("projector", wait=RECEIVE_TIMEOUT):
         await abandoned.__aexit__(None, None, None)
         with pytest.raises(LockTimeout):
             async with cache.lock("projector", wait=SHORT_WAIT):
                 pass
+
+
+async def test_a_held_lock_outlives_its_ttl_while_its_holder_runs(cache: Cache) -> None:
+    async with cache.lock("projector", ttl=SHORT_TTL):
+        await asyncio.sleep(SHORT_TTL * 4)  # renewed every SHORT_TTL / 3
+        with pytest.raises(LockTimeout):
+            async with cache.lock("projector", wait=SHORT_WAIT):
+                pass
+
+    async with cache.lock("projector", wait=SHORT_WAIT):  # released at the end of the block
+        pass
 
 
 def test_open_cache_without_a_url_is_the_embedded_cache(tmp_path: Path) -> None:

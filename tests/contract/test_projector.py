@@ -32,7 +32,7 @@ async def data(relational_url: str, tmp_path: Path) -> AsyncIterator[UnifiedData
     opened = UnifiedDataAccess.from_settings(LoomaSettings(data_dir=tmp_path, database_url=relational_url,
                                                            redis_url=None))
     await opened.fulltext.ensure_index(IndexSpec("talents", ("name", "summary"), ("city",)))
-    await opened.vectors.ensure_collection(CollectionSpec("talents", DIM, ("city",)))
+    await opened.vectors.ensure_collection(CollectionSpec("profiles", DIM, ("city",)))
     yield opened
     await opened.close()
 
@@ -41,13 +41,13 @@ def talent(entity_id: str, version: int, name: str, vector: list[float] | None =
            operation: str = "upsert") -> OutboxEvent:
     if operation == "delete":
         payload = {"graph": {"label": "Talent"}, "fulltext": {"index": "talents"},
-                   "vectors": {"collection": "talents"}}
+                   "vectors": {"collection": "profiles"}}
     else:
         payload = {
             "graph": {"label": "Talent", "properties": {"name": name}},
             "fulltext": {"index": "talents", "fields": {"name": name, "summary": "资深后端工程师"},
                          "filters": {"city": "北京"}},
-            "vectors": {"collection": "talents", "vector": vector or [1.0, 0.0, 0.0, 0.0],
+            "vectors": {"collection": "profiles", "vector": vector or [1.0, 0.0, 0.0, 0.0],
                         "metadata": {"city": "北京"}},
         }
     return OutboxEvent(ORG, "talent", entity_id, version, operation, payload)  # type: ignore[arg-type]
@@ -69,7 +69,7 @@ async def projected(data: UnifiedDataAccess) -> dict[str, dict[str, int]]:
     return {
         "graph": await data.graph.versions(None, "Talent"),
         "fulltext": await data.fulltext.versions("talents"),
-        "vectors": await data.vectors.versions("talents"),
+        "vectors": await data.vectors.versions("profiles"),
     }
 
 
@@ -92,7 +92,7 @@ async def test_an_upsert_reaches_every_projection(data: UnifiedDataAccess) -> No
     assert await projected(data) == {"graph": {"t1": 1}, "fulltext": {"t1": 1}, "vectors": {"t1": 1}}
     assert (await data.graph.get_node(ORG, "t1")).properties["name"] == "张三"  # type: ignore[union-attr]
     assert [hit.id for hit in await data.fulltext.search("talents", ORG, "后端")] == ["t1"]
-    assert [hit.id for hit in await data.vectors.search("talents", ORG, [1.0, 0.0, 0.0, 0.0])] == ["t1"]
+    assert [hit.id for hit in await data.vectors.search("profiles", ORG, [1.0, 0.0, 0.0, 0.0])] == ["t1"]
     assert registry.get_sample_value("looma_projector_deliveries_total", {"projection": "graph"}) == 1
     assert registry.get_sample_value("looma_outbox_pending_events") == 0
 

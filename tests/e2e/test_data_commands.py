@@ -27,7 +27,7 @@ def talent(entity_id: str, vector: list[float]) -> OutboxEvent:
     return OutboxEvent(ORG, "talent", entity_id, 1, "upsert", {
         "graph": {"label": "Talent", "properties": {"name": entity_id}},
         "fulltext": {"index": "talents", "fields": {"name": f"{entity_id} 后端"}},
-        "vectors": {"collection": "talents", "vector": vector},
+        "vectors": {"collection": "profiles", "vector": vector},
     })
 
 
@@ -35,7 +35,7 @@ async def seed(settings: LoomaSettings) -> None:
     data = UnifiedDataAccess.from_settings(settings)
     try:
         await data.fulltext.ensure_index(IndexSpec("talents", ("name",)))
-        await data.vectors.ensure_collection(CollectionSpec("talents", 2))
+        await data.vectors.ensure_collection(CollectionSpec("profiles", 2))
         async with data.relational.write() as conn:
             await record(conn, talent("good", [1.0, 0.0]), talent("bad", [1.0, 0.0, 0.0]))
         await Projector(data, all_projections(data), policy=ProjectorPolicy(max_attempts=1)).run_once()

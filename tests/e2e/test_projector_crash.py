@@ -35,7 +35,7 @@ def event(index: int, version: int) -> OutboxEvent:
     return OutboxEvent(ORG, "talent", entity_id, version, "upsert", {
         "graph": {"label": "Talent", "properties": {"name": name}},
         "fulltext": {"index": "talents", "fields": {"name": name}, "filters": {}},
-        "vectors": {"collection": "talents", "vector": [1.0, angle, float(version), 0.5], "metadata": {}},
+        "vectors": {"collection": "profiles", "vector": [1.0, angle, float(version), 0.5], "metadata": {}},
     })
 
 
@@ -43,7 +43,7 @@ async def seed(settings: LoomaSettings) -> None:
     data = UnifiedDataAccess.from_settings(settings)
     try:
         await data.fulltext.ensure_index(IndexSpec("talents", ("name",)))
-        await data.vectors.ensure_collection(CollectionSpec("talents", 4))
+        await data.vectors.ensure_collection(CollectionSpec("profiles", 4))
         events = [event(i, 1) for i in range(ENTITIES)] + [event(i, 2) for i in range(UPDATED)]
         for start in range(0, len(events), 100):
             async with data.relational.write() as conn:
@@ -65,7 +65,7 @@ async def projected(settings: LoomaSettings) -> list[dict[str, int]]:
     data = UnifiedDataAccess.from_settings(settings)
     try:
         return [await data.graph.versions(None, "Talent"), await data.fulltext.versions("talents"),
-                await data.vectors.versions("talents")]
+                await data.vectors.versions("profiles")]
     finally:
         await data.close()
 
