@@ -9,7 +9,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import json
 from sanic_ext import openapi
 
-from looma_crm import duplicates, network, pipeline, stats
+from looma_crm import duplicates, network, pipeline, resolve, stats
 from looma_crm.domain import COMPANIES, JOBS, NOTES, PROJECTS, RELATIONSHIPS, TALENTS
 from looma_crm.entities import crud_blueprint, with_etag
 from looma_crm.models import StageChange, Strict
@@ -37,6 +37,13 @@ def _depth(request: Request) -> int:
 
 def talent_extras() -> Blueprint:
     bp = Blueprint("crm_talent_extras", url_prefix="/api/v1/talents")
+
+    @bp.post("/resolve")
+    @requires(TALENT_WRITE)
+    @openapi.summary("Find the same person (email, phone, or name and employer) and update them, or create "
+                     "a talent; Idempotency-Key honoured")
+    async def resolve_talent(request: Request) -> HTTPResponse:
+        return await resolve.resolve(request)
 
     @bp.get("/<talent_id:str>/duplicates")
     @requires(TALENT_READ)
