@@ -51,3 +51,14 @@ TALENTS = VectorCollection("talents", TALENT_INDEX.filterable, TALENT_INDEX)
 JOBS = VectorCollection("jobs", JOB_INDEX.filterable, JOB_INDEX)
 RESUME_CHUNKS = VectorCollection("resume_chunks", ("talent_id", "resume_id", "section", "language"))
 VECTOR_COLLECTIONS: dict[str, VectorCollection] = {c.name: c for c in (TALENTS, JOBS, RESUME_CHUNKS)}
+
+MAX_CHUNKS = 1_000  # chunks kept of one resume (about 200k characters of dense Chinese)
+
+
+def chunk_id(document_id: str, index: int) -> str:
+    """The vector id of a document's chunk: `{resume_id}#{index}`."""
+    return f"{document_id}#{index}"
+
+
+def document_of(vector_id: str) -> str:
+    return vector_id.rsplit("#", 1)[0]

@@ -37,8 +37,9 @@ class ServiceHarness:
 
     async def send(self, method: str, path: str, *, token: str | None = None, client_ip: str = CLIENT_IP,
                    json: Any = None, content: bytes | str | None = None, headers: dict[str, str] | None = None,
-                   params: dict[str, Any] | None = None, timeout: float = 5.0) -> httpx.Response:
-        """One request: with the bearer `token` if given, and raw `content` sent as JSON."""
+                   params: dict[str, Any] | None = None, files: Any = None, data: dict[str, Any] | None = None,
+                   timeout: float = 5.0) -> httpx.Response:
+        """One request: with the bearer `token` if given, raw `content` sent as JSON, `files` as multipart."""
         sent: dict[str, str] = {}
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
@@ -47,4 +48,5 @@ class ServiceHarness:
         sent.update(headers or {})
         async with httpx.AsyncClient(transport=self.transport(client_ip), base_url=f"http://{self.host}",
                                      timeout=timeout) as client:
-            return await client.request(method, path, json=json, content=content, headers=sent, params=params)
+            return await client.request(method, path, json=json, content=content, headers=sent, params=params,
+                                        files=files, data=data)

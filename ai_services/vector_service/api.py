@@ -26,7 +26,7 @@ from ai_services.vector_service.models import (
 )
 from shared.catalog import MODEL_FIELD, VECTOR_COLLECTIONS, VectorCollection
 from shared.database.fulltext import MAX_QUERY_CHARS, FullTextInputError
-from shared.database.vectors import VectorInputError, VectorRecord, normalised
+from shared.database.vectors import VectorIdTaken, VectorInputError, VectorRecord, normalised
 from shared.database.vectors_relational import MAX_ID_LENGTH
 from shared.embeddings import EmbeddingEndpointError, EmbeddingNotLoaded, EmbeddingOverloaded, EmbeddingProvider
 from shared.service import Problem, parse_body
@@ -221,10 +221,10 @@ def vector_blueprint() -> Blueprint:
         try:
             await request.app.ctx.store.vectors.upsert(collection.stored_as(provider.model_id),
                                                        [VectorRecord(entity_id, org, vector, stored)])
+        except VectorIdTaken:  # said without naming the org or confirming the record
+            raise Problem(409, f"id {entity_id!r} cannot be used in {collection.name}; choose another id",
+                          slug="id-unavailable") from None
         except VectorInputError as error:
-            if "another org" in str(error):  # said without naming the org or confirming the record
-                raise Problem(409, f"id {entity_id!r} cannot be used in {collection.name}; choose another id",
-                              slug="id-unavailable") from None
             raise invalid("body.metadata", str(error)) from None
         return json({"collection": collection.name, "id": entity_id, "model": provider.model_id,
                      "dim": provider.dim, "metadata": metadata})
@@ -254,10 +254,7 @@ def vector_blueprint() -> Blueprint:
         org = org_of(request)
         provider = loaded_provider(request)
         data = request.app.ctx.store
-        try:
-            vector = await search.stored_vector(data, collection.stored_as(provider.model_id), org, entity_id)
-        except NotImplementedError as error:
-            raise Problem(501, str(error), slug="not-implemented") from None
+        vector = await search.stored_vector(data, collection.stored_as(provider.model_id), org, entity_id)
         if vector is None:
             raise Problem(404, f"no vector {entity_id!r} in {collection.name}", slug="vector-not-found")
         items = await search.semantic(data, collection.stored_as(provider.model_id), org, vector, top_k, {}, None,

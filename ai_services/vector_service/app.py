@@ -18,6 +18,7 @@ from sanic import Blueprint, Sanic
 from sanic.config import Config
 
 from ai_services.vector_service.api import vector_blueprint
+from ai_services.vector_service.resume_chunks import resume_chunks_blueprint
 from shared.catalog import VECTOR_COLLECTIONS
 from shared.config import LoomaSettings
 from shared.embeddings import Embedder, EmbeddingModel, EmbeddingProvider, EmbeddingSettings, VectorCache, open_provider
@@ -52,7 +53,7 @@ class VectorService(BaseAIService):
         self.model = model
 
     def blueprints(self) -> Sequence[Blueprint]:
-        return (vector_blueprint(),)
+        return (vector_blueprint(), resume_chunks_blueprint())
 
     def readiness_checks(self, app: LoomaApp) -> dict[str, ReadinessCheck]:
         async def embedding_model() -> dict[str, Any]:

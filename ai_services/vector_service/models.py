@@ -92,3 +92,37 @@ class SearchResponse(BaseModel):
     mode: str
     fusion: str | None
     model: str
+
+
+MAX_RESUME_CHARS = 200_000  # a resume's text; far beyond any real one, well within the body limit
+SectionName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class SectionSpan(Strict):
+    name: SectionName
+    start: Annotated[StrictInt, Field(ge=0)]
+    end: Annotated[StrictInt, Field(ge=0)]
+
+
+class ResumeChunksWrite(Strict):
+    """PUT /api/v1/vectors/resumes/{resume_id}/chunks: the resume's whole text, chunked and embedded."""
+
+    talent_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_RESUME_CHARS)]
+    language: Annotated[str, StringConstraints(min_length=2, max_length=16)] | None = None
+    sections: Annotated[list[SectionSpan], Field(max_length=64)] = Field(default_factory=list)
+
+
+class ChunkOut(BaseModel):
+    id: str
+    index: int
+    start: int
+    end: int
+    section: str | None
+
+
+class ResumeChunksWritten(BaseModel):
+    resume_id: str
+    talent_id: str
+    model: str
+    chunks: list[ChunkOut]

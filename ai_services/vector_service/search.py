@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from ai_services.vector_service.fusion import Fused, Ranked, ranked, reciprocal_rank, weighted
 from shared.catalog import MODEL_FIELD, VectorCollection
@@ -80,18 +79,6 @@ def _vector_ranks(hits: list[VectorHit]) -> list[Ranked]:
 
 
 async def stored_vector(data: UnifiedDataAccess, collection: str, org_id: str, record_id: str) -> np.ndarray | None:
-    """The vector stored under `record_id` in the org, or None (also when another org holds the id).
-
-    The VectorStore protocol has no read by id, so this reads the embedded store's table; another
-    backend answers None until the protocol grows one (see docs/vectors.md).
-    """
-    if data.vectors.backend != "relational":
-        raise NotImplementedError(f"reading a stored vector is not available on the {data.vectors.backend} store")
-    from shared.database.vectors_relational import vector_items
-
-    columns = vector_items.c
-    query = sa.select(columns.vector).where(columns.collection == collection, columns.id == record_id,
-                                            columns.org_id == org_id)
-    async with data.relational.read() as conn:
-        raw = (await conn.execute(query)).scalar_one_or_none()
-    return None if raw is None else np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    """The vector stored under `record_id` in the org, or None (also when another org holds the id)."""
+    found = await data.vectors.get(collection, org_id, [record_id])
+    return np.asarray(found[0].vector, dtype=np.float32) if found else None

@@ -38,7 +38,7 @@ class UnifiedDataAccess:
             relational=relational,
             cache=open_cache(settings.redis_url, str(settings.cache_path)),
             graph=open_graph(settings.neo4j_url, relational),
-            vectors=open_vectors(settings.weaviate_url, relational),
+            vectors=open_vectors(settings.weaviate_url, relational, settings.data_dir / "vector-index"),
             fulltext=open_fulltext(settings.elasticsearch_url, relational),
         )
 

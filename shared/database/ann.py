@@ -1,16 +1,18 @@
 """An approximate nearest-neighbour index (HNSW, hnswlib) over integer labels, kept in a file.
 
-For collections past the size where exact numpy search stays fast (about 100k vectors of 384
-dimensions: docs/benchmarks.md). Labels are the caller's integers; mapping record ids to labels,
-and deciding what the index should hold, stay with the caller. Scores are cosine similarity,
-1.0 is identical; vectors need not arrive normalised.
+For orgs past the size where exact numpy search stays fast: `RelationalVectors` keeps one per
+(collection, org) from 20,000 vectors (docs/benchmarks.md). Labels are the caller's integers;
+deciding what the index should hold stays with the caller. The caller may save a key for each
+label with the index (`keys`, `keys[label]` naming what the label stands for, any JSON values),
+so that another process that loads the file knows which record each label is. Scores are cosine
+similarity, 1.0 is identical; vectors need not arrive normalised.
 
 Files, beside `path`: the index itself, `<path>.meta` (JSON: a `version` that every save
-increments, the data `revision` the index reflects, the deleted labels) and `<path>.lock`. A save
-holds an exclusive `flock` on the lock file and writes each file to a temporary name then
-`os.replace`s it, so a reader never sees half a file; a load holds a shared one, so it never
-pairs an index with another save's meta. `stale()` reads only the meta, without the lock, for a
-cheap per-search check whether another process saved a newer index.
+increments, the data `revision` the index reflects, the deleted labels), `<path>.keys` when keys
+were saved, and `<path>.lock`. A save holds an exclusive `flock` on the lock file and writes each
+file to a temporary name then `os.replace`s it, so a reader never sees half a file; a load holds a
+shared one, so it never pairs an index with another save's meta or keys. `stale()` reads only the
+meta, without the lock, for a cheap check whether another process saved a newer index.
 
 A save never replaces a file that reflects a later revision than this index does: two processes
 saving at once leave the newer of the two. One process's index is guarded by a thread lock:
@@ -27,7 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import hnswlib
@@ -51,6 +53,7 @@ class AnnMeta:
     dim: int
     count: int  # labels held, deleted ones included: a check that meta and index belong together
     deleted: tuple[int, ...]
+    keyed: bool = False  # whether `<path>.keys` was saved with this index
 
 
 class AnnIndex:
@@ -67,6 +70,7 @@ class AnnIndex:
         self.ef_search = ef_search
         self.version = 0  # of the file this index was loaded from or saved to; 0: neither
         self.revision = 0
+        self.keys: list[Any] | None = None  # as loaded: keys[label], or None when saved without keys
         self._deleted: set[int] = set()
         self._lock = threading.Lock()
         self._index = self._empty(INITIAL_CAPACITY)
@@ -79,6 +83,14 @@ class AnnIndex:
     def deleted(self) -> int:
         """Deleted labels still taking room in the graph: rebuild when they outnumber the live ones."""
         return len(self._deleted)
+
+    @property
+    def capacity(self) -> int:
+        """Labels ever added, deleted ones included: the next label a caller numbering from 0 would use."""
+        return self._index.element_count
+
+    def deleted_labels(self) -> frozenset[int]:
+        return frozenset(self._deleted)
 
     def add(self, labels: Sequence[int] | np.ndarray, vectors: Sequence[Sequence[float]] | np.ndarray, *,
             threads: int = 1) -> None:
@@ -160,16 +172,29 @@ class AnnIndex:
                                                                                       strict=True)]
             return []
 
-    def save(self, revision: int) -> bool:
-        """Write the index as reflecting data `revision`; False if the file already reflects a later one."""
+    def save(self, revision: int, keys: Sequence[Any] | None = None) -> bool:
+        """Write the index as reflecting data `revision`; False if the file already reflects a later one.
+
+        `keys`, one JSON value per label ever added (`keys[label]`), are written beside the index
+        under the same lock, so a reader always gets the keys that belong to the index it loads.
+        """
         with self._locked(fcntl.LOCK_EX):
             on_disk = self.read_meta()
             if on_disk is not None and on_disk.revision > revision:
                 return False
             version = (on_disk.version if on_disk else 0) + 1
+            keys_path = _sidecar(self.path, ".keys")
             with self._lock:
+                if keys is not None and len(keys) != self._index.element_count:
+                    raise ValueError(f"{len(keys)} keys for {self._index.element_count} labels")
                 _replace(self.path, lambda temporary: self._index.save_index(str(temporary)))
-                meta = AnnMeta(version, revision, self.dim, self._index.element_count, tuple(sorted(self._deleted)))
+                meta = AnnMeta(version, revision, self.dim, self._index.element_count, tuple(sorted(self._deleted)),
+                               keys is not None)
+            if keys is not None:
+                text = json.dumps(list(keys), ensure_ascii=False, separators=(",", ":"))
+                _replace(keys_path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+            else:
+                keys_path.unlink(missing_ok=True)  # an earlier save's keys would not name these labels
             _replace(_sidecar(self.path, ".meta"),
                      lambda temporary: temporary.write_text(json.dumps(meta.__dict__), encoding="utf-8"))
             self.version, self.revision = version, revision
@@ -187,13 +212,18 @@ class AnnIndex:
                 raise ValueError(f"{self.path} holds dimension {meta.dim}, expected {self.dim}")
             index = hnswlib.Index(space="cosine", dim=self.dim)
             index.load_index(str(self.path), max_elements=max(INITIAL_CAPACITY, meta.count))
+            keys = (json.loads(_sidecar(self.path, ".keys").read_text(encoding="utf-8")) if meta.keyed
+                    else None)
         if index.element_count != meta.count:
             raise ValueError(f"{self.path} holds {index.element_count} labels but its meta says {meta.count}")
+        if keys is not None and len(keys) != meta.count:
+            raise ValueError(f"{self.path} holds {meta.count} labels but {len(keys)} keys")
         index.set_num_threads(1)
         with self._lock:
             self._index = index
             self._deleted = set(meta.deleted)
             self.version, self.revision = meta.version, meta.revision
+            self.keys = keys
         return True
 
     def stale(self) -> bool:
@@ -211,7 +241,7 @@ class AnnIndex:
         except FileNotFoundError:
             return None
         return AnnMeta(fields["version"], fields["revision"], fields["dim"], fields["count"],
-                       tuple(fields["deleted"]))
+                       tuple(fields["deleted"]), bool(fields.get("keyed", False)))
 
     def _empty(self, capacity: int) -> hnswlib.Index:
         import hnswlib

@@ -25,12 +25,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from shared.database.vectors import CollectionSpec, Filters, VectorHit, VectorInputError, VectorRecord, normalised
+from shared.database.vectors import (
+    CollectionSpec,
+    Filters,
+    VectorHit,
+    VectorIdTaken,
+    VectorInputError,
+    VectorRecord,
+    normalised,
+)
 from shared.database.vectors_relational import (
     COLLECTION_NAME,
     FIELD_NAME,
@@ -175,6 +183,31 @@ class WeaviateVectors:
             deleted += (await handle.data.delete_many(where=where)).successful
         return deleted
 
+    async def get(self, collection: str, org_id: str, ids: Sequence[str]) -> list[VectorRecord]:
+        from weaviate.classes.query import Filter
+
+        checked_key(org_id, "org_id", MAX_ORG_ID_LENGTH)
+        unique = list(dict.fromkeys(checked_key(record_id, "id", MAX_ID_LENGTH) for record_id in ids))
+        if not unique:
+            return []
+        try:
+            handle = await self._collection(collection)
+        except VectorInputError:
+            return []  # nothing is held in a collection that does not exist
+        found: dict[str, VectorRecord] = {}
+        for start in range(0, len(unique), BATCH):
+            chunk = unique[start:start + BATCH]
+            where = (Filter.by_id().contains_any([object_uuid(record_id) for record_id in chunk])
+                     & Filter.by_property("org_id").equal(org_id))
+            response = await handle.query.fetch_objects(filters=where, limit=len(chunk), include_vector=True,
+                                                        return_properties=["looma_id", "metadata_json", "looma_version"])
+            for obj in response.objects:
+                properties: dict[str, Any] = dict(obj.properties)
+                record_id = properties["looma_id"]
+                found[record_id] = VectorRecord(record_id, org_id, _stored_vector(obj.vector),
+                                                json.loads(properties["metadata_json"]), int(properties["looma_version"]))
+        return [found[record_id] for record_id in unique if record_id in found]
+
     async def search(self, collection: str, org_id: str, vector: Sequence[float] | np.ndarray, top_k: int = 10,
                      filters: Filters | None = None, min_score: float | None = None) -> list[VectorHit]:
         from weaviate.classes.query import Filter, MetadataQuery
@@ -283,7 +316,26 @@ class WeaviateVectors:
             taken += [obj.properties["looma_id"] for obj in response.objects
                       if obj.properties["org_id"] != org_of.get(obj.properties["looma_id"])]
         if taken:
-            raise VectorInputError(f"ids {sorted(taken)} already belong to another org in {collection!r}")
+            raise VectorIdTaken(collection, taken)
+
+
+def _stored_vector(vectors: Any) -> np.ndarray:
+    """The float32 vector of an object fetched with `include_vector=True`.
+
+    The client returns a dict of named vectors; a collection made with `self_provided()` and no
+    name holds one, under "default".
+    """
+    import numpy as np
+
+    if isinstance(vectors, Mapping):
+        values = vectors.get("default")
+        if values is None and len(vectors) == 1:
+            values = next(iter(vectors.values()))
+    else:
+        values = vectors
+    if values is None:
+        raise RuntimeError("Weaviate returned an object without its vector")
+    return np.asarray(values, dtype=np.float32)
 
 
 def _description(spec: CollectionSpec) -> str:

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from shared.catalog import MODEL_FIELD, VECTOR_COLLECTIONS
+from shared.catalog import MAX_CHUNKS, MODEL_FIELD, RESUME_CHUNKS, VECTOR_COLLECTIONS, chunk_id, document_of
 from shared.database import UnifiedDataAccess
 from shared.database.fulltext import Document, FullTextStore
 from shared.database.graph import Edge, GraphStore, Node
@@ -169,8 +169,13 @@ class VectorProjection(_PayloadProjection):
 
     async def apply_many(self, events: Sequence[OutboxEvent]) -> None:
         for (collection, org_id), ids in self.deletes_by(events, "collection", self.name).items():
+            if collection == RESUME_CHUNKS.name:  # a document's chunks: every id it may have had
+                ids = [chunk_id(entity, index) for entity in ids for index in range(MAX_CHUNKS)]
             await self.vectors.delete(await self._stored(collection), org_id, ids)
-        upserts = [e for e in events if e.operation == "upsert"]
+        upserts = [e for e in events if e.operation == "upsert" and not self.part(e).get("chunked")]
+        for event in events:
+            if event.operation == "upsert" and self.part(event).get("chunked"):
+                await self._apply_chunked(event)
         records: dict[str, list[VectorRecord]] = defaultdict(list)
         to_embed = [e for e in upserts if self.part(e)["collection"] in VECTOR_COLLECTIONS]
         for e in upserts:
@@ -190,8 +195,30 @@ class VectorProjection(_PayloadProjection):
         for collection, batch in records.items():
             await self.vectors.upsert(collection, batch)
 
+    async def _apply_chunked(self, event: OutboxEvent) -> None:
+        """A long text (a resume) as chunks `{id}#{index}`, each with its span; chunks it no longer has go."""
+        from shared.embeddings.chunking import Section, chunk_text
+
+        part = self.part(event)
+        sections = [Section(s["name"], s["start"], s["end"]) for s in part.get("sections", [])]
+        chunks = chunk_text(str(part.get("text") or ""), sections=sections or None)[:MAX_CHUNKS]
+        stored = await self._stored(part["collection"])
+        if chunks:
+            vectors, model = await self._embed([chunk.text for chunk in chunks])
+            stored = VECTOR_COLLECTIONS[part["collection"]].stored_as(model)
+            await self.vectors.upsert(stored, [VectorRecord(
+                chunk_id(event.entity_id, chunk.index), event.org_id, vector,
+                {**part.get("metadata", {}), "section": chunk.section, "start": chunk.start, "end": chunk.end,
+                 "index": chunk.index, MODEL_FIELD: model}, event.version)
+                for chunk, vector in zip(chunks, vectors, strict=True)])
+        await self.vectors.delete(stored, event.org_id,
+                                  [chunk_id(event.entity_id, index) for index in range(len(chunks), MAX_CHUNKS)])
+
     async def versions(self, target: str) -> dict[str, int]:
-        return await self.vectors.versions(await self._stored(target))
+        held = await self.vectors.versions(await self._stored(target))
+        if target == RESUME_CHUNKS.name:  # reconcile compares documents, not their chunks
+            return {document_of(vector_id): version for vector_id, version in held.items()}
+        return held
 
     async def _stored(self, collection: str) -> str:
         if collection not in VECTOR_COLLECTIONS:

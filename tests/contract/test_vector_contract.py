@@ -21,7 +21,14 @@ import pytest
 from shared.database import vectors_relational
 from shared.database.relational import open_relational
 from shared.database.schema import upgrade_async
-from shared.database.vectors import CollectionSpec, VectorInputError, VectorRecord, VectorStore, open_vectors
+from shared.database.vectors import (
+    CollectionSpec,
+    VectorIdTaken,
+    VectorInputError,
+    VectorRecord,
+    VectorStore,
+    open_vectors,
+)
 from shared.database.vectors_relational import RelationalVectors
 from shared.database.vectors_weaviate import WeaviateVectors, class_name, parse_url
 from tests.contract.processes import python_process
@@ -183,6 +190,27 @@ async def test_delete_removes_records_and_counts_them(store: VectorStore, talent
     assert await store.versions(talents) == {"t2": 1}
     assert await store.delete(talents, ORG, ["t1"]) == 0
     assert await store.delete(talents, ORG, []) == 0
+
+
+async def test_get_returns_the_orgs_records_in_the_order_asked(store: VectorStore, talents: str) -> None:
+    await store.upsert(talents, [record("t1", [3.0, 4.0, 0, 0], version=7, city="北京", skills=["python"]),
+                                 record("t2", E2, version=2),
+                                 record("theirs", E3, org_id=OTHER_ORG, version=5)])
+    await store.upsert(talents, [record("t2", E4, version=3, level=2)])
+
+    found = await store.get(talents, ORG, ["t2", "never-existed", "theirs", "t1", "t2"])
+
+    assert [(got.id, got.org_id, got.version, got.metadata) for got in found] == [
+        ("t2", ORG, 3, {"level": 2}), ("t1", ORG, 7, {"city": "北京", "skills": ["python"]})]
+    for got, expected in zip(found, [[0, 0, 0, 1.0], [0.6, 0.8, 0, 0]], strict=True):
+        assert isinstance(got.vector, np.ndarray) and got.vector.dtype == np.float32
+        assert got.vector.tolist() == [SCORE(value, abs=TOLERANCE) for value in expected]  # stored normalised
+    assert await store.get(talents, ORG, []) == []
+    assert [got.id for got in await store.get(talents, OTHER_ORG, ["t1", "theirs"])] == ["theirs"]
+
+    assert await store.delete(talents, ORG, ["t1"]) == 1
+    assert [got.id for got in await store.get(talents, ORG, ["t1", "t2"])] == ["t2"]
+    assert await store.get(f"missing_{talents}", ORG, ["t2"]) == []
 
 
 async def test_top_k_keeps_the_best(store: VectorStore, talents: str) -> None:
@@ -365,8 +393,11 @@ async def test_another_orgs_records_are_never_found_changed_or_deleted(store: Ve
     assert await ids(store, talents, E1, org_id="org-3") == []
 
     assert await store.delete(talents, ORG, ["theirs"]) == 0
-    with pytest.raises(VectorInputError, match="another org"):
+    with pytest.raises(VectorIdTaken, match="another org") as taken:
         await store.upsert(talents, [record("theirs", E2, version=9), record("new", E2)])
+    assert (taken.value.collection, taken.value.ids) == (talents, ("theirs",))
+    assert OTHER_ORG not in str(taken.value)  # which org holds it is not said
+    assert isinstance(taken.value, VectorInputError)
 
     assert await store.versions(talents, OTHER_ORG) == {"theirs": 1}
     assert await store.versions(talents, ORG) == {"mine": 1}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from shared.catalog import MODEL_FIELD, TALENT_INDEX, TALENTS
+from shared.catalog import MODEL_FIELD, RESUME_CHUNKS, TALENT_INDEX, TALENTS
 from shared.config import LoomaSettings
 from shared.database import UnifiedDataAccess
 from shared.database.outbox import DONE, PENDING, OutboxEvent, outbox_events, record
@@ -76,6 +76,7 @@ async def data(relational_url: str, tmp_path: Path) -> AsyncIterator[UnifiedData
                                                            redis_url=None))
     await opened.fulltext.ensure_index(TALENT_INDEX)
     await opened.vectors.ensure_collection(TALENTS.spec(HashedModel.model_id, DIM))
+    await opened.vectors.ensure_collection(RESUME_CHUNKS.spec(HashedModel.model_id, DIM))
     yield opened
     await opened.close()
 
@@ -166,3 +167,42 @@ async def test_an_unreachable_vector_service_delays_without_spending_attempts(
     await projector.run_once()
     assert [status for _, _, status, _ in await outbox(data)] == [DONE, DONE]
     assert await data.vectors.versions(TALENTS.stored_as(HashedModel.model_id)) == {"t1": 1, "t2": 1}
+
+
+RESUME_TEXT = "张伟 资深后端工程师。\n\n" + "负责分布式存储系统的设计与优化，使用 Go 和 Kubernetes 构建平台。\n" * 30
+
+
+def resume(entity_id: str, version: int, text: str | None) -> OutboxEvent:
+    if text is None:
+        return OutboxEvent(ORG, "resume", entity_id, version, "delete", {"vectors": {"collection": "resume_chunks"}})
+    return OutboxEvent(ORG, "resume", entity_id, version, "upsert", {"vectors": {
+        "collection": "resume_chunks", "text": text, "chunked": True,
+        "sections": [{"name": "experience", "start": 0, "end": len(text)}],
+        "metadata": {"talent_id": "t1", "resume_id": entity_id}}})
+
+
+async def test_a_long_text_is_stored_as_chunks_that_keep_their_spans(
+        data: UnifiedDataAccess, passages: LocalPassages) -> None:
+    projector = Projector(data, all_projections(data, passages))
+    stored = RESUME_CHUNKS.stored_as(HashedModel.model_id)
+    await write(data, resume("r1", 1, RESUME_TEXT))
+    await projector.run_once()
+
+    held = await data.vectors.versions(stored)
+    assert len(held) > 2 and set(held) == {f"r1#{i}" for i in range(len(held))}
+    hits = await data.vectors.search(stored, ORG, [1.0] * DIM, top_k=100)
+    for hit in hits:
+        start, end = hit.metadata["start"], hit.metadata["end"]
+        chunk = RESUME_TEXT[start:end]
+        assert hit.score > 0 and chunk.strip() == chunk and chunk
+        assert hit.metadata["section"] == "experience" and hit.metadata["talent_id"] == "t1"
+    projection = next(p for p in all_projections(data, passages) if p.name == "vectors")
+    assert await projection.versions("resume_chunks") == {"r1": 1}
+
+    await write(data, resume("r1", 2, "产品经理，5 年经验。"))
+    await projector.run_once()
+    assert await data.vectors.versions(stored) == {"r1#0": 2}
+
+    await write(data, resume("r1", 3, None))
+    await projector.run_once()
+    assert await data.vectors.versions(stored) == {}

@@ -204,6 +204,38 @@ def test_a_save_never_replaces_a_later_revision(index: AnnIndex, tmp_path: Path)
     assert meta is not None and (meta.version, meta.revision, meta.count) == (2, 5, 5_000)
 
 
+def test_keys_saved_with_the_index_come_back_with_it(index: AnnIndex) -> None:
+    keys = [[f"talent-{label}", label % 7] for label in range(5_000)]
+    index.remove([3])
+
+    assert index.save(revision=4, keys=keys)
+    loaded = AnnIndex(DIM, index.path)
+    assert loaded.load()
+
+    assert loaded.keys == keys  # deleted labels keep their key: labels are never renumbered
+    assert loaded.deleted_labels() == frozenset({3}) and loaded.capacity == 5_000
+    with pytest.raises(ValueError, match="4999 keys for 5000 labels"):
+        index.save(revision=5, keys=keys[:-1])
+
+
+def test_a_save_without_keys_leaves_no_keys_behind(index: AnnIndex) -> None:
+    index.save(revision=1, keys=list(range(5_000)))
+    index.save(revision=2)
+
+    loaded = AnnIndex(DIM, index.path)
+    assert loaded.load()
+    assert loaded.keys is None
+    assert not index.path.with_name(index.path.name + ".keys").exists()
+
+
+def test_keys_that_do_not_match_the_index_are_refused(index: AnnIndex) -> None:
+    index.save(revision=1, keys=list(range(5_000)))
+    index.path.with_name(index.path.name + ".keys").write_text(json.dumps(list(range(10))), encoding="utf-8")
+
+    with pytest.raises(ValueError, match="10 keys"):
+        AnnIndex(DIM, index.path).load()
+
+
 def test_concurrent_saves_from_two_processes_leave_a_loadable_file(tmp_path: Path) -> None:
     path = tmp_path / "shared.hnsw"
     command = [sys.executable, "-c", SAVE_ELSEWHERE, str(path)]

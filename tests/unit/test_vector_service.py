@@ -505,3 +505,59 @@ async def test_writing_needs_the_write_permission(api: Caller) -> None:
     response = await api.request("PUT", "/api/v1/vectors/talents/t1", json={"text": "x"}, role="viewer")
 
     assert_problem(response, 403)
+
+
+# --- resume chunks --------------------------------------------------------------------------------
+
+RESUME = ("张伟\n资深后端工程师，8 年经验。\n\n"
+          + "".join(f"{year} 年在公司{year}负责分布式存储系统的设计与优化，使用 Go 和 Kubernetes。\n" for year in range(2010, 2024))
+          + "\n教育经历\n清华大学 计算机科学 硕士\n")
+
+
+async def test_a_resume_is_chunked_and_each_hit_points_at_its_text(api: Caller) -> None:
+    resume = api.key("resume")
+    education = RESUME.index("教育经历")
+    response = await api.request("PUT", f"/api/v1/vectors/resumes/{resume}/chunks", json={
+        "talent_id": "t-1", "text": RESUME, "language": "zh",
+        "sections": [{"name": "experience", "start": 0, "end": education},
+                     {"name": "education", "start": education, "end": len(RESUME)}]})
+
+    assert response.status_code == 200, response.text
+    chunks = response.json()["chunks"]
+    assert len(chunks) >= 3
+    assert [chunk["index"] for chunk in chunks] == list(range(len(chunks)))
+    assert chunks[-1]["section"] == "education" and RESUME[chunks[-1]["start"]:chunks[-1]["end"]].startswith("教育经历")
+    found = await api.search({"collection": "resume_chunks", "text": "清华大学 硕士", "top_k": 1,
+                              "filters": {"resume_id": resume}})
+    hit = found["items"][0]["metadata"]
+    assert hit["section"] == "education" and hit["talent_id"] == "t-1" and hit["language"] == "zh"
+    assert "清华大学" in RESUME[hit["start"]:hit["end"]]
+
+
+async def test_writing_a_shorter_resume_drops_the_chunks_it_no_longer_has(api: Caller) -> None:
+    resume = api.key("resume")
+    path = f"/api/v1/vectors/resumes/{resume}/chunks"
+    long = await api.request("PUT", path, json={"talent_id": "t-1", "text": RESUME})
+    short = await api.request("PUT", path, json={"talent_id": "t-1", "text": "产品经理，5 年经验。"})
+
+    assert len(long.json()["chunks"]) > 1 and len(short.json()["chunks"]) == 1
+    found = await api.search({"collection": "resume_chunks", "text": "分布式存储", "top_k": 10,
+                              "filters": {"resume_id": resume}})
+    assert [hit["id"] for hit in found["items"]] == [f"{resume}#0"]
+    assert (await api.request("DELETE", path)).status_code == 204
+    assert_problem(await api.request("DELETE", path), 404, slug="vector-not-found")
+
+
+async def test_resume_chunks_refuse_bad_input_and_other_orgs(api: Caller) -> None:
+    resume = api.key("resume")
+    path = f"/api/v1/vectors/resumes/{resume}/chunks"
+    assert_problem(await api.request("PUT", path, json={"talent_id": "t", "text": "  \n "}), 422, loc="body.text")
+    assert_problem(await api.request("PUT", path, json={"talent_id": "t", "text": "abc", "sections": [
+        {"name": "x", "start": 0, "end": 99}]}), 422, loc="body.sections")
+    assert_problem(await api.request("PUT", path, json={"talent_id": "t", "text": "x" * 200_001}), 422)
+    assert_problem(await api.request("PUT", path, json={"text": "abc"}), 422, loc="body.talent_id")
+
+    assert (await api.request("PUT", path, json={"talent_id": "t", "text": "产品经理"})).status_code == 200
+    taken = await api.request("PUT", path, json={"talent_id": "t", "text": "产品经理"}, org="b")
+    assert_problem(taken, 409, slug="id-unavailable")
+    assert_problem(await api.request("DELETE", path, org="b"), 404)
