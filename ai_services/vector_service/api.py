@@ -26,8 +26,8 @@ from ai_services.vector_service.models import (
 )
 from shared.catalog import MODEL_FIELD, VECTOR_COLLECTIONS, VectorCollection
 from shared.database.fulltext import MAX_QUERY_CHARS, FullTextInputError
+from shared.database.vector_rules import MAX_ID_LENGTH
 from shared.database.vectors import VectorIdTaken, VectorInputError, VectorRecord, normalised
-from shared.database.vectors_relational import MAX_ID_LENGTH
 from shared.embeddings import EmbeddingEndpointError, EmbeddingNotLoaded, EmbeddingOverloaded, EmbeddingProvider
 from shared.service import Problem, parse_body
 from shared.service.auth import requires

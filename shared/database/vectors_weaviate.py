@@ -6,14 +6,14 @@ client speaks REST for the schema and gRPC for data and queries, so both ports m
 Each Looma collection is one Weaviate collection, `Looma_<name>`, with no vectorizer (the vector
 service embeds) and a cosine HNSW index; score = 1 - cosine distance. Every object holds:
 - `looma_id`, `org_id` (exact-match text) and `looma_version`;
-- `filter_terms`: `field=<term>` for each top-level metadata value (see vectors_relational.term),
+- `filter_terms`: `field=<term>` for each top-level metadata value (see vector_rules.term),
   so `{field: value}` and `{field: [values]}` are one `contains_any`; terms are kept for every field,
   so a collection can make more fields filterable without re-indexing;
 - `metadata_json`: the metadata as JSON, returned verbatim, not indexed.
 The object UUID is uuid5 of the Looma id, so writing an id again replaces its object.
 The collection's dimension and filterable fields live in its description.
 
-Checks are the relational store's (`vectors_relational`), applied before anything is sent. Weaviate
+Checks are the ones both stores share (`vector_rules`), applied before anything is sent. Weaviate
 has no multi-object transactions: a batch refused by the checks writes nothing, but one that the
 server fails halfway may leave part written; upserts are idempotent, so the projector's retry
 converges. Verified against the client library only: no Weaviate server runs on the development
@@ -30,16 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from shared.database.vectors import (
-    CollectionSpec,
-    Filters,
-    VectorHit,
-    VectorIdTaken,
-    VectorInputError,
-    VectorRecord,
-    normalised,
-)
-from shared.database.vectors_relational import (
+from shared.database.vector_rules import (
     COLLECTION_NAME,
     FIELD_NAME,
     MAX_ID_LENGTH,
@@ -51,6 +42,15 @@ from shared.database.vectors_relational import (
     checked_search,
     checked_spec,
     record_terms,
+)
+from shared.database.vectors import (
+    CollectionSpec,
+    Filters,
+    VectorHit,
+    VectorIdTaken,
+    VectorInputError,
+    VectorRecord,
+    normalised,
 )
 
 if TYPE_CHECKING:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.database.vectors_relational import MatrixView, OrgIndex, OrgMatrix
+from shared.database.vector_index import OrgIndex
+from shared.database.vector_matrix import MatrixView, OrgMatrix
 
 DIM = 8
 
