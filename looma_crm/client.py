@@ -22,7 +22,11 @@ TIMEOUT = 15.0
 
 
 class CrmUnavailable(RuntimeError):
-    """The CRM cannot be reached or refused the call for a reason other than the talent's fields."""
+    """The CRM cannot be reached, or is busy: the same call may succeed later."""
+
+
+class CrmRefused(RuntimeError):
+    """The CRM refused the talent for good (a 4xx that dropping fields did not cure)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,10 @@ class CrmClient:
                     key = f"{key}:{len(dropped)}"  # another body: another idempotency slot
                     continue
             detail = answer.get("detail") if isinstance(answer, dict) else None
+            if 400 <= status < 500 and status not in (401, 403, 408, 409, 429):
+                raise CrmRefused(f"the CRM answered {status}: {detail}")
             raise CrmUnavailable(f"the CRM answered {status}: {detail}")
-        raise CrmUnavailable(f"the CRM kept refusing the talent's fields: {', '.join(dropped)}")
+        raise CrmRefused(f"the CRM kept refusing the talent's fields: {', '.join(dropped)}")
 
     async def close(self) -> None:
         if self._session is not None:

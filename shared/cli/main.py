@@ -16,7 +16,7 @@ import typer
 from shared.cli.bootstrap import FleetError, fleet_credentials
 from shared.cli.data import outbox, reconcile
 from shared.config import LoomaSettings
-from shared.fleet import AUTH, CRM, GATEWAY, PROCESSES
+from shared.fleet import AUTH, CRM, GATEWAY, PROCESSES, RESUME
 
 app = typer.Typer(help="Looma: a recruiting CRM with AI, run as a fleet of services.", no_args_is_help=True,
                   add_completion=False)
@@ -87,6 +87,7 @@ def _add_service_commands() -> None:
     app.add_typer(accounts.auth_app, name="auth")
     app.command("seed")(accounts.seed)
     app.command("reindex")(importlib.import_module(f"{CRM.module}.reindex_cli").reindex_command)  # CRM data
+    app.command("ingest")(importlib.import_module(f"{RESUME.module}.cli").ingest_command)
 
 
 _add_service_commands()

@@ -48,8 +48,10 @@ ROLES[SUPERADMIN] = ALL_PERMISSIONS
 
 # Fleet-wide permissions: an org admin's `monitor:read` and `config:write` reach only their org;
 # the superadmin's reach the whole fleet. Handlers ask `Principal.platform` for the difference.
+# talent:write: the resume service creates and updates the talents of the resumes it ingests, for
+# the resume's org (X-Looma-Org), also when no user's request is waiting (batches, the sweep).
 FLEET_SERVICE_PERMISSIONS: Final = frozenset((REGISTRY_WRITE, MONITOR_READ, CONFIG_READ, *RECRUITING_READ,
-                                              VECTOR_WRITE))
+                                              VECTOR_WRITE, TALENT_WRITE))
 
 
 def permissions_for(role: str) -> frozenset[str]:
