@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
 
 # Measured with the shipped models on 2026-11-25 (docs/benchmarks.md): Chinese 0.9332, English
-# 0.5590. The thresholds sit just under, so a change that costs accuracy fails here.
+# 0.5690. The thresholds sit just under, so a change that costs accuracy fails here.
 CHINESE_DEV_F1 = 0.93
-ENGLISH_DEV_F1 = 0.55
+ENGLISH_DEV_F1 = 0.565
 
 CHINESE_RESUME = """张伟
 电话：13812345678  邮箱：zhang.wei@example.com

@@ -75,11 +75,12 @@ def _tagged_english(text: str) -> list[tuple[str, int, int]]:
     tokens = english.tokenize(text)
     if not tokens:
         return []
-    tags = model.tagger.tag(english.features(text, tokens, model.lexicon, load_taxonomy()))
+    items = english.features(text, tokens, model.lexicon, load_taxonomy())
+    tags, marginals = model.tagger.tag_with_marginals(items, english.likely_tags())
     # E-mail addresses are the pattern's: the tagger splits them into tokens and learned them only
     # to know what surrounds them.
-    spans = [(english.ENTITY_LABEL.get(label, label), start, end)
-             for label, start, end in tags_to_spans(tags, tokens) if label != "EMAIL"]
+    found = [*tags_to_spans(tags, tokens), *english.likely_spans(tokens, tags, marginals)]
+    spans = [(english.ENTITY_LABEL.get(label, label), start, end) for label, start, end in found if label != "EMAIL"]
     # SCHOOL may cross one: Indeed prints "B.E. in ENC", a blank line, then the university, and the
     # annotations (so the tagger) take the major in.
     return split_at_blank_lines(text, spans, keep=("SCHOOL",))

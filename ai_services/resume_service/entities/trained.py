@@ -44,12 +44,26 @@ class CrfTagger:
         self.path = path
         self._local = threading.local()
 
-    def tag(self, items: Sequence[Sequence[str]]) -> list[str]:
+    def _tagger(self) -> pycrfsuite.Tagger:
         tagger = getattr(self._local, "tagger", None)
         if tagger is None:
             tagger = self._local.tagger = pycrfsuite.Tagger()
             tagger.open(str(self.path))
-        return tagger.tag(items)
+        return tagger
+
+    def tag(self, items: Sequence[Sequence[str]]) -> list[str]:
+        return self._tagger().tag(items)
+
+    def tag_with_marginals(self, items: Sequence[Sequence[str]],
+                           labels: Sequence[str]) -> tuple[list[str], dict[str, list[float]]]:
+        """The best tag sequence, and for each of `labels` (tags of the model, "B-SKILL") the
+        probability that each item carries it, over all sequences."""
+        tagger = self._tagger()
+        tagger.set(items)
+        known = set(tagger.labels())
+        marginals = {label: [tagger.marginal(label, index) for index in range(len(items))]
+                     for label in labels if label in known}
+        return tagger.tag(), marginals
 
 
 @dataclass(frozen=True)
