@@ -1,22 +1,28 @@
-"""The CRM's client, for the services that call it: `resolve`, through the gateway.
+"""The CRM's client, for the services that call it, through the gateway: `resolve`, `talent`, `job`.
 
 The resume service uses it for every ingested resume. It acts with the fleet's service token
 for the resume's org (X-Looma-Org), so that a batch or a resumed ingest needs no user's token. Every call carries an Idempotency-Key derived from the
 resume id: a retry after a crash answers the talent the first call made, and never makes a second.
 A field the CRM refuses (a malformed link, a date range in the wrong order) is dropped and the call
 made again, so that a resume with one bad value still becomes a talent.
+
+The matching service reads talents and jobs with `talent` and `job`, with the same token and org
+header: a record the CRM does not find for that org (another org's included) reads as None.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
 from shared.service.auth.service_token import ServiceToken, ServiceTokenError
 
 RESOLVE_PATH = "/api/v1/talents/resolve"
+TALENTS_PATH = "/api/v1/talents/"
+JOBS_PATH = "/api/v1/jobs/"
 ATTEMPTS = 4  # the first call, then up to three with refused fields dropped
 TIMEOUT = 15.0
 
@@ -53,7 +59,8 @@ def without(body: dict[str, Any], loc: str) -> bool:
 
 class CrmClient:
     def __init__(self, gateway_url: str | None, token: ServiceToken | None, timeout: float = TIMEOUT) -> None:
-        self._url = gateway_url.rstrip("/") + RESOLVE_PATH if gateway_url else None
+        self._base = gateway_url.rstrip("/") if gateway_url else None
+        self._url = self._base + RESOLVE_PATH if self._base else None
         self._token = token
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -79,10 +86,48 @@ class CrmClient:
             raise CrmUnavailable(f"the CRM answered {status}: {detail}")
         raise CrmRefused(f"the CRM kept refusing the talent's fields: {', '.join(dropped)}")
 
+    async def talent(self, org_id: str, talent_id: str) -> dict[str, Any] | None:
+        """The org's talent as the CRM answers it, or None when the CRM finds none."""
+        return await self._record(org_id, TALENTS_PATH, talent_id)
+
+    async def job(self, org_id: str, job_id: str) -> dict[str, Any] | None:
+        """The org's job as the CRM answers it, or None when the CRM finds none."""
+        return await self._record(org_id, JOBS_PATH, job_id)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def _record(self, org_id: str, path: str, record_id: str) -> dict[str, Any] | None:
+        if self._base is None or self._token is None:
+            raise CrmUnavailable("this service has no gateway URL or service credentials to reach the CRM")
+        status, answer = await self._get(org_id, self._base + path + quote(record_id, safe=""))
+        if status == 200 and isinstance(answer, dict):
+            return answer
+        if status == 404:
+            return None
+        detail = answer.get("detail") if isinstance(answer, dict) else None
+        if 400 <= status < 500 and status not in (401, 403, 408, 429):
+            raise CrmRefused(f"the CRM answered {status}: {detail}")
+        raise CrmUnavailable(f"the CRM answered {status}: {detail}")
+
+    async def _get(self, org_id: str, url: str) -> tuple[int, Any]:
+        assert self._token is not None
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        for attempt in range(2):
+            try:
+                headers = {"Authorization": f"Bearer {await self._token.get()}", "X-Looma-Org": org_id}
+                async with self._session.get(url, headers=headers) as response:
+                    status, answer = response.status, await response.json(content_type=None)
+            except (aiohttp.ClientError, TimeoutError, OSError, ValueError, ServiceTokenError) as error:
+                raise CrmUnavailable(f"the CRM could not be reached: {str(error) or type(error).__name__}") from None
+            if status == 401 and attempt == 0:
+                self._token.invalidate()
+                continue
+            return status, answer
+        return status, answer
 
     async def _post(self, org_id: str, body: dict[str, Any], key: str) -> tuple[int, Any]:
         assert self._url is not None and self._token is not None
