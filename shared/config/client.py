@@ -115,9 +115,10 @@ class TypedKey(Generic[M]):
         return f"{namespace}__{key}.json"
 
 
+# The same values as the matching service's own default (ai_services/matching_service/scoring/weights.py).
 MATCHING_WEIGHTS = TypedKey("matching/weights", MatchingWeights, {
-    "skills": 0.35, "semantic": 0.25, "experience": 0.15, "education": 0.05, "location": 0.1, "salary": 0.05,
-    "recency": 0.05,
+    "semantic": 0.35, "skills": 0.30, "experience": 0.20, "education": 0.10, "location": 0.03, "salary": 0.02,
+    "recency": 0.0,
 })
 GATEWAY_LIMITS = TypedKey("gateway/limits", GatewayLimits, {})  # empty: every LOOMA_GATEWAY_* setting holds
 TYPED_KEYS: tuple[TypedKey[Any], ...] = (MATCHING_WEIGHTS, GATEWAY_LIMITS)

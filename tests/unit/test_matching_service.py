@@ -305,3 +305,10 @@ async def test_no_token_is_401_and_a_viewer_is_403(api: Caller, harness: Matchin
     assert_problem(await harness.send("POST", SCORE, json={"talent": JAVA_TALENT, "job": JAVA_JOB}), 401)
     assert_problem(await api.score({"talent": JAVA_TALENT, "job": JAVA_JOB}, role="viewer"), 403)
     assert (await api.score({"talent": JAVA_TALENT, "job": JAVA_JOB}, role="hiring_manager")).status_code == 200
+
+
+def test_the_config_default_is_the_scoring_default() -> None:
+    """A service that never reached the config service weighs as the scoring core does by default."""
+    from ai_services.matching_service.scoring import DEFAULT_WEIGHTS
+
+    assert MATCHING_WEIGHTS.default() == DEFAULT_WEIGHTS.as_dict()
