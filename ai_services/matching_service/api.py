@@ -66,10 +66,11 @@ def matching_blueprint() -> Blueprint:
         talent = await record(request, "talent", body.talent_id, body.talent)
         job = await record(request, "job", body.job_id, body.job)
         config = request.app.ctx.config
+        talent_vector, job_vector = await request.app.ctx.embeddings.pair(org_of(request), body.talent_id, body.job_id)
         try:
             resolved = weights_for(config.get(MATCHING_WEIGHTS), config.source(MATCHING_WEIGHTS), body.profile, job,
                                    body.weights)
-            match = score_pair(talent, job, resolved.weights, body.explain)
+            match = score_pair(talent, job, resolved.weights, body.explain, talent_vector, job_vector)
         except (InvalidWeights, InvalidRecord) as error:
             raise invalid(f"body.{error.field}", error.message) from None
         return json({**match, "weights": resolved.weights.as_dict(), "weights_from": resolved.layers})

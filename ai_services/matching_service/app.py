@@ -15,9 +15,11 @@ from sanic import Blueprint, Sanic
 from sanic.config import Config
 
 from ai_services.matching_service.api import matching_blueprint
+from ai_services.matching_service.embeddings import StoredEmbeddings
 from looma_crm.client import CrmClient
 from shared.config import MATCHING_WEIGHTS, ConfigClient, LoomaSettings, MatchingWeights
 from shared.fleet import MATCHING
+from shared.projector.embedding import VectorServicePassages, vector_service_passages
 from shared.service import BaseAIService, ServiceContext
 from shared.service.context import LoomaApp
 
@@ -29,6 +31,8 @@ CONFIG_FIRST_WAIT = 0.5  # seconds: the config service may start after this one
 class MatchingContext(ServiceContext):
     crm: CrmClient | None = None
     config: ConfigClient | None = None  # matching/weights, read on every request
+    embeddings: StoredEmbeddings | None = None  # the semantic dimension's vectors
+    passages: VectorServicePassages | None = None  # asks the vector service which model it runs
 
 
 MatchingApp = Sanic[Config, MatchingContext]
@@ -62,6 +66,9 @@ class MatchingService(BaseAIService):
         @app.before_server_start
         async def open_clients(app: MatchingApp) -> None:
             app.ctx.crm = CrmClient(app.ctx.settings.gateway_url, app.ctx.service_token)
+            app.ctx.passages = vector_service_passages(app.ctx.settings, app.ctx.service_token)
+            app.ctx.embeddings = StoredEmbeddings(app.ctx.store.vectors,
+                                                  app.ctx.passages.model_id if app.ctx.passages else None)
             app.ctx.config = self.config_client(app)
             app.ctx.config.on_change(MATCHING_WEIGHTS, weights_changed)
 
@@ -79,6 +86,8 @@ class MatchingService(BaseAIService):
         async def close_crm(app: MatchingApp) -> None:
             if app.ctx.crm is not None:
                 await app.ctx.crm.close()
+            if app.ctx.passages is not None:
+                await app.ctx.passages.close()
 
         return app  # type: ignore[return-value]
 

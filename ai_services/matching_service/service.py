@@ -46,11 +46,14 @@ def weights_for(configured: MatchingWeights, config_source: str, profile: str | 
     return ResolvedWeights(weights, layers)
 
 
-def score_pair(talent: Mapping[str, Any], job: Mapping[str, Any], weights: Weights, explain: bool) -> dict[str, Any]:
-    """The match as the API answers it (Match.to_dict). Protected attributes are never read."""
+def score_pair(talent: Mapping[str, Any], job: Mapping[str, Any], weights: Weights, explain: bool,
+               talent_vector: Any = None, job_vector: Any = None) -> dict[str, Any]:
+    """The match as the API answers it (Match.to_dict). Protected attributes are never read; without
+    both vectors the semantic dimension is unknown."""
     talent_profile = _profile(TalentProfile, talent, "talent")
     job_profile = _profile(JobProfile, job, "job")
-    return score(talent_profile, job_profile, weights, explain=explain).to_dict()
+    return score(talent_profile, job_profile, weights, talent_vector=talent_vector, job_vector=job_vector,
+                 explain=explain).to_dict()
 
 
 def _profile(kind: Any, data: Mapping[str, Any], field: str) -> Any:

@@ -19,7 +19,11 @@ from sanic import Sanic
 
 from ai_services.matching_service.app import MatchingService
 from looma_crm.client import CrmUnavailable
+from ai_services.matching_service.embeddings import StoredEmbeddings
+from shared.catalog import JOBS, TALENTS
 from shared.config import MATCHING_WEIGHTS, ConfigClient, LoomaSettings, MatchingWeights
+from shared.database.vectors import VectorRecord
+from shared.projector.embedding import EmbeddingUnavailable
 from shared.config.client import Call, Reply
 from shared.database.schema import upgrade
 from shared.service.problems import PROBLEM_JSON
@@ -97,6 +101,9 @@ class FakeCrm:
         return None
 
 
+EMBEDDING_MODEL = "test/model-4"
+
+
 class MatchingHarness(ServiceHarness):
     host = "matching.test"
 
@@ -111,6 +118,17 @@ class MatchingHarness(ServiceHarness):
     async def start(self) -> None:
         await super().start()
         self.app.ctx.crm = self.crm
+        vectors = self.app.ctx.store.vectors
+        for collection in (TALENTS, JOBS):
+            await vectors.ensure_collection(collection.spec(EMBEDDING_MODEL, 4))
+        self.vector_service_up = True
+
+        async def model() -> str:
+            if not self.vector_service_up:
+                raise EmbeddingUnavailable("the vector service could not be reached")
+            return EMBEDDING_MODEL
+
+        self.app.ctx.embeddings = StoredEmbeddings(vectors, model)
 
 
 @pytest.fixture(scope="module")
@@ -312,3 +330,28 @@ def test_the_config_default_is_the_scoring_default() -> None:
     from ai_services.matching_service.scoring import DEFAULT_WEIGHTS
 
     assert MATCHING_WEIGHTS.default() == DEFAULT_WEIGHTS.as_dict()
+
+
+async def test_stored_embeddings_feed_the_semantic_dimension(api: Caller, harness: MatchingHarness) -> None:
+    harness.crm.talents[(api.org, "t-near")] = JAVA_TALENT
+    harness.crm.talents[(api.org, "t-far")] = JAVA_TALENT
+    harness.crm.jobs[(api.org, "j-java")] = JAVA_JOB
+    vectors = harness.app.ctx.store.vectors
+    await vectors.upsert(TALENTS.stored_as(EMBEDDING_MODEL), [
+        VectorRecord("t-near", api.org, [1.0, 0.1, 0.0, 0.0]), VectorRecord("t-far", api.org, [0.0, 0.0, 1.0, 0.0])])
+    await vectors.upsert(JOBS.stored_as(EMBEDDING_MODEL), [VectorRecord("j-java", api.org, [1.0, 0.0, 0.0, 0.0])])
+
+    near = (await api.score({"talent_id": "t-near", "job_id": "j-java"})).json()
+    far = (await api.score({"talent_id": "t-far", "job_id": "j-java"})).json()
+    inline = (await api.score({"talent": JAVA_TALENT, "job_id": "j-java"})).json()
+
+    assert near["dimensions"]["semantic"]["score"] > far["dimensions"]["semantic"]["score"]
+    assert near["score"] > far["score"]
+    assert inline["dimensions"]["semantic"]["score"] is None  # an inline talent has no stored vector
+    harness.app.ctx.embeddings._known = None
+    harness.vector_service_up = False
+    try:
+        unreachable = (await api.score({"talent_id": "t-near", "job_id": "j-java"})).json()
+    finally:
+        harness.vector_service_up = True
+    assert unreachable["dimensions"]["semantic"]["score"] is None  # unknown, never 0
