@@ -60,14 +60,12 @@ def without(body: dict[str, Any], loc: str) -> bool:
 class CrmClient:
     def __init__(self, gateway_url: str | None, token: ServiceToken | None, timeout: float = TIMEOUT) -> None:
         self._base = gateway_url.rstrip("/") if gateway_url else None
-        self._url = self._base + RESOLVE_PATH if self._base else None
         self._token = token
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
     async def resolve(self, org_id: str, body: dict[str, Any], key: str) -> Resolved:
-        if self._url is None or self._token is None:
-            raise CrmUnavailable("the resume service has no gateway URL or service credentials to reach the CRM")
+        self._reachable("the resume service")
         body, dropped = dict(body), []
         for _ in range(ATTEMPTS):
             status, answer = await self._post(org_id, body, key)
@@ -80,10 +78,7 @@ class CrmClient:
                     dropped += removed
                     key = f"{key}:{len(dropped)}"  # another body: another idempotency slot
                     continue
-            detail = answer.get("detail") if isinstance(answer, dict) else None
-            if 400 <= status < 500 and status not in (401, 403, 408, 409, 429):
-                raise CrmRefused(f"the CRM answered {status}: {detail}")
-            raise CrmUnavailable(f"the CRM answered {status}: {detail}")
+            raise _failure(status, answer, transient=(401, 403, 408, 409, 429))
         raise CrmRefused(f"the CRM kept refusing the talent's fields: {', '.join(dropped)}")
 
     async def talent(self, org_id: str, talent_id: str) -> dict[str, Any] | None:
@@ -99,27 +94,38 @@ class CrmClient:
             await self._session.close()
             self._session = None
 
-    async def _record(self, org_id: str, path: str, record_id: str) -> dict[str, Any] | None:
+    def _reachable(self, who: str) -> None:
         if self._base is None or self._token is None:
-            raise CrmUnavailable("this service has no gateway URL or service credentials to reach the CRM")
-        status, answer = await self._get(org_id, self._base + path + quote(record_id, safe=""))
+            raise CrmUnavailable(f"{who} has no gateway URL or service credentials to reach the CRM")
+
+    async def _record(self, org_id: str, path: str, record_id: str) -> dict[str, Any] | None:
+        self._reachable("this service")
+        assert self._base is not None
+        status, answer = await self._send("GET", org_id, self._base + path + quote(record_id, safe=""))
         if status == 200 and isinstance(answer, dict):
             return answer
         if status == 404:
             return None
-        detail = answer.get("detail") if isinstance(answer, dict) else None
-        if 400 <= status < 500 and status not in (401, 403, 408, 429):
-            raise CrmRefused(f"the CRM answered {status}: {detail}")
-        raise CrmUnavailable(f"the CRM answered {status}: {detail}")
+        raise _failure(status, answer, transient=(401, 403, 408, 429))
 
-    async def _get(self, org_id: str, url: str) -> tuple[int, Any]:
+    async def _post(self, org_id: str, body: dict[str, Any], key: str) -> tuple[int, Any]:
+        assert self._base is not None
+        status, answer = await self._send("POST", org_id, self._base + RESOLVE_PATH, body=body,
+                                          headers={"Idempotency-Key": key})
+        if status == 409 and isinstance(answer, dict) and answer.get("type", "").endswith("idempotency-in-progress"):
+            raise CrmUnavailable("the CRM is still processing this resume's talent; retry shortly")
+        return status, answer
+
+    async def _send(self, method: str, org_id: str, url: str, *, body: dict[str, Any] | None = None,
+                    headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """One call with the service token for `org_id`; a 401 fetches a fresh token and tries once more."""
         assert self._token is not None
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
         for attempt in range(2):
             try:
-                headers = {"Authorization": f"Bearer {await self._token.get()}", "X-Looma-Org": org_id}
-                async with self._session.get(url, headers=headers) as response:
+                sent = {"Authorization": f"Bearer {await self._token.get()}", "X-Looma-Org": org_id, **(headers or {})}
+                async with self._session.request(method, url, json=body, headers=sent) as response:
                     status, answer = response.status, await response.json(content_type=None)
             except (aiohttp.ClientError, TimeoutError, OSError, ValueError, ServiceTokenError) as error:
                 raise CrmUnavailable(f"the CRM could not be reached: {str(error) or type(error).__name__}") from None
@@ -129,22 +135,10 @@ class CrmClient:
             return status, answer
         return status, answer
 
-    async def _post(self, org_id: str, body: dict[str, Any], key: str) -> tuple[int, Any]:
-        assert self._url is not None and self._token is not None
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
-        for attempt in range(2):
-            try:
-                headers = {"Authorization": f"Bearer {await self._token.get()}", "X-Looma-Org": org_id,
-                           "Idempotency-Key": key}
-                async with self._session.post(self._url, json=body, headers=headers) as response:
-                    status, answer = response.status, await response.json(content_type=None)
-            except (aiohttp.ClientError, TimeoutError, OSError, ValueError, ServiceTokenError) as error:
-                raise CrmUnavailable(f"the CRM could not be reached: {str(error) or type(error).__name__}") from None
-            if status == 401 and attempt == 0:
-                self._token.invalidate()
-                continue
-            if status == 409 and isinstance(answer, dict) and answer.get("type", "").endswith("idempotency-in-progress"):
-                raise CrmUnavailable("the CRM is still processing this resume's talent; retry shortly")
-            return status, answer
-        return status, answer
+
+def _failure(status: int, answer: Any, transient: tuple[int, ...]) -> Exception:
+    """CrmRefused for a 4xx that is the request's fault, CrmUnavailable for what may pass."""
+    detail = answer.get("detail") if isinstance(answer, dict) else None
+    if 400 <= status < 500 and status not in transient:
+        return CrmRefused(f"the CRM answered {status}: {detail}")
+    return CrmUnavailable(f"the CRM answered {status}: {detail}")
