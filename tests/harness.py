@@ -13,6 +13,17 @@ import httpx
 CLIENT_IP = "10.1.2.3"
 
 
+def embedded_settings(data_dir: Any) -> Any:
+    """Settings for one service under test: embedded stores in `data_dir`, no gateway, schema migrated."""
+    from shared.config import LoomaSettings
+    from shared.database.schema import upgrade
+
+    settings = LoomaSettings(_env_file=None, data_dir=data_dir, env="test", database_url=None,  # type: ignore[call-arg]
+                             redis_url=None, gateway_url=None, log_level="WARNING")
+    upgrade(settings.sqlalchemy_url)
+    return settings
+
+
 class ServiceHarness:
     host = "service.test"
 

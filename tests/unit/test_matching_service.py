@@ -18,16 +18,15 @@ import pytest_asyncio
 from sanic import Sanic
 
 from ai_services.matching_service.app import MatchingService
-from looma_crm.client import CrmUnavailable
 from ai_services.matching_service.embeddings import StoredEmbeddings
+from looma_crm.client import CrmUnavailable
 from shared.catalog import JOBS, TALENTS
 from shared.config import MATCHING_WEIGHTS, ConfigClient, LoomaSettings, MatchingWeights
+from shared.config.client import Call, Reply
 from shared.database.vectors import VectorRecord
 from shared.projector.embedding import EmbeddingUnavailable
-from shared.config.client import Call, Reply
-from shared.database.schema import upgrade
 from shared.service.problems import PROBLEM_JSON
-from tests.harness import ServiceHarness
+from tests.harness import ServiceHarness, embedded_settings
 from tests.tokens import TestIssuer
 
 Sanic.test_mode = True
@@ -133,11 +132,7 @@ class MatchingHarness(ServiceHarness):
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> LoomaSettings:
-    values: dict[str, Any] = {"_env_file": None, "data_dir": tmp_path_factory.mktemp("matching"), "env": "test",
-                              "database_url": None, "redis_url": None, "gateway_url": None, "log_level": "WARNING"}
-    settings = LoomaSettings(**values)
-    upgrade(settings.sqlalchemy_url)
-    return settings
+    return embedded_settings(tmp_path_factory.mktemp("matching"))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,14 +17,13 @@ import pytest_asyncio
 import sqlalchemy as sa
 
 from ai_services.resume_service.app import ResumeService
-from looma_crm.client import CrmUnavailable, Resolved
 from ai_services.resume_service.ingest import finish_pending
 from ai_services.resume_service.tables import resume_files, resumes
+from looma_crm.client import CrmUnavailable, Resolved
 from shared.config import LoomaSettings
 from shared.database.outbox import outbox_events
-from shared.database.schema import upgrade
 from shared.service.problems import PROBLEM_JSON
-from tests.harness import ServiceHarness
+from tests.harness import ServiceHarness, embedded_settings
 from tests.tokens import TestIssuer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -112,11 +110,7 @@ class ResumeHarness(ServiceHarness):
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> LoomaSettings:
-    values: dict[str, Any] = {"_env_file": None, "data_dir": tmp_path_factory.mktemp("resumes"), "env": "test",
-                              "database_url": None, "redis_url": None, "gateway_url": None, "log_level": "WARNING"}
-    settings = LoomaSettings(**values)
-    upgrade(settings.sqlalchemy_url)
-    return settings
+    return embedded_settings(tmp_path_factory.mktemp("resumes"))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

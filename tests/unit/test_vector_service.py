@@ -26,10 +26,9 @@ from ai_services.vector_service.fusion import RRF_K, min_max, ranked, reciprocal
 from looma_crm.projections import talent_fields
 from shared.config import LoomaSettings
 from shared.database.fulltext import Document
-from shared.database.schema import upgrade
 from shared.embeddings import EmbeddingSettings
 from shared.service.problems import PROBLEM_JSON
-from tests.harness import ServiceHarness
+from tests.harness import ServiceHarness, embedded_settings
 from tests.tokens import TestIssuer
 
 Sanic.test_mode = True
@@ -120,13 +119,6 @@ class Caller:
         return response.json()
 
 
-def settings_in(path: Path) -> LoomaSettings:
-    settings = LoomaSettings(_env_file=None, data_dir=path, env="test", database_url=None,  # type: ignore[call-arg]
-                             redis_url=None, gateway_url=None, log_level="WARNING")
-    upgrade(settings.sqlalchemy_url)
-    return settings
-
-
 def assert_problem(response: httpx.Response, status: int, loc: str | None = None, slug: str | None = None,
                    ) -> dict[str, Any]:
     assert response.status_code == status, response.text[:2000]
@@ -142,7 +134,7 @@ def assert_problem(response: httpx.Response, status: int, loc: str | None = None
 
 @pytest.fixture(scope="module")
 def module_settings(tmp_path_factory: pytest.TempPathFactory) -> LoomaSettings:
-    return settings_in(tmp_path_factory.mktemp("vectors"))
+    return embedded_settings(tmp_path_factory.mktemp("vectors"))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -168,7 +160,7 @@ def api(harness: VectorHarness) -> Caller:
 
 @pytest.fixture
 def fresh_settings(tmp_path: Path) -> LoomaSettings:
-    return settings_in(tmp_path)
+    return embedded_settings(tmp_path)
 
 
 async def test_ready_and_model_routes_wait_for_the_model(fresh_settings: LoomaSettings) -> None:
