@@ -17,33 +17,32 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
 from ai_services.resume_service import records
-from looma_crm.client import CrmClient, CrmRefused, CrmUnavailable
 from ai_services.resume_service.parsed import structure, talent_body
+from looma_crm.client import CrmClient, CrmRefused, CrmUnavailable
 from shared.database import UnifiedDataAccess
 from shared.database.outbox import wake_projector
 from shared.service import Problem
 
+if TYPE_CHECKING:  # the file readers load on the first upload, not when the service starts
+    from ai_services.resume_service.documents import ResumeFileError
+
 log = logging.getLogger("looma.resume")
 
 PENDING_AFTER = 30.0  # seconds a resume may stay `stored` before the sweep finishes it
-STATUS_OF = {"too-large": 413, "file-too-large": 413, "unsupported-type": 415, "unsupported-file-type": 415,
-             "type-mismatch": 415, "extension-mismatch": 415}
-
-
 @dataclass(frozen=True)
 class Upload:
     data: bytes
     filename: str | None
 
 
-def file_problem(error: Exception) -> Problem:
-    slug = getattr(error, "slug", "unreadable-file")
-    return Problem(STATUS_OF.get(slug, 422), str(error), slug=slug, errors=[{"loc": "body.file", "msg": str(error)}])
+def file_problem(error: ResumeFileError) -> Problem:
+    """The answer for a file that cannot be read: the status and slug its error class declares."""
+    return Problem(error.status, error.detail, slug=error.slug, errors=[{"loc": "body.file", "msg": error.detail}])
 
 
 def _parse(upload: Upload) -> tuple[dict[str, Any], Any]:

@@ -349,3 +349,15 @@ async def test_a_batch_reports_each_files_result(api: Caller) -> None:
     assert [item["status"] for item in batch["items"]] == ["done", "done", "failed"]
     assert batch["items"][2]["error"]["status"] == 422
     assert_problem(await api.request("GET", location, org="b"), 404, "batch-not-found")
+
+
+async def test_a_zip_bomb_in_a_batch_is_413_and_nothing_is_spooled(api: Caller, harness: ResumeHarness) -> None:
+    from tests.resume_files import zip_bomb
+
+    response = await api.request("POST", "/api/v1/resumes/batch", files={"files": ("resumes.zip", zip_bomb())})
+
+    problem = assert_problem(response, 413, "zip-bomb")
+    assert problem["errors"][0]["loc"] == "body.file"
+    spool = harness.app.ctx.settings.data_dir / "resume-spool"
+    assert not spool.exists() or not any(spool.iterdir())
+    assert await api.counts() == (0, 0)

@@ -63,6 +63,7 @@ class UnsupportedType(ResumeFileError):
 
 class TypeMismatch(ResumeFileError):
     slug = "type-mismatch"
+    status = 415
     title = "The file is not what its name says"
 
     def __init__(self, extension: str, found: str, expected: str) -> None:
